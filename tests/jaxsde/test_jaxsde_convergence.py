@@ -1,0 +1,247 @@
+"""Strong and weak convergence (item 1), float64.
+
+Strong order: the slope of log RMS error (over 1000 independent paths) against
+log dt for dt = 2^-3 ... 2^-10 must be within 0.15 of the method's order. The
+paths are the 1000 elements of one state vector (diagonal/additive noise acts
+element-wise, so the elements are independent SDEs), and every level is driven
+by the same Brownian path: the increments at dt = 2^-k are sums of the finest
+ones (and their space-time Levy areas are aggregated exactly), so the error
+curves are smooth and the slopes stable.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxsde import GridIncrements, grid_increments, sdeint
+
+N_PATHS = 1000
+LEVELS = list(range(3, 11))  # dt = 2^-3 ... 2^-10
+T = 1.0
+TS = (0.0, T)
+
+
+def slope(errs, levels=LEVELS):
+    dts = 2.0 ** -np.array(levels, dtype=float)
+    return np.polyfit(np.log(dts), np.log(errs), 1)[0]
+
+
+def rms(a, b):
+    return float(jnp.sqrt(jnp.mean((a - b) ** 2)))
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def coarsen(dw, hh, r):
+    """Aggregate ``r`` consecutive fine steps of length ``h`` into one: exact (W, H).
+
+    ``W`` is the sum of the increments; ``H`` follows from the time integral of the
+    path over the coarse step, ``int (W_s - W_a) ds = sum_k h (W_k - W_a) + h^2 (dW_k/2 + H_k) / h``.
+    """
+    n = dw.shape[0] // r
+    dw = dw.reshape(n, r, *dw.shape[1:])
+    W = jnp.sum(dw, axis=1)
+    if hh is None:
+        return W, None
+    hh = hh.reshape(n, r, *hh.shape[1:])
+    before = jnp.cumsum(dw, axis=1) - dw  # path at the start of each fine step, from the coarse start
+    mean_path = jnp.mean(before + dw / 2 + hh, axis=1)  # (1 / coarse dt) * time integral
+    return W, mean_path - W / 2
+
+
+def solve(f, g, y0, n, method, sde_type="ito", noise_type="diagonal", W=None, H=None):
+    run = jax.jit(lambda W, H: sdeint(f, g, y0, jnp.array(TS), sde_type=sde_type, method=method,
+                                      noise_type=noise_type, nsteps=n, bm=GridIncrements(W, H))[-1])
+    return run(W, H)
+
+
+# ------------------------------------------------------------------------------------- GBM
+
+MU, SIGMA, X0 = 0.5, 0.8, 1.0
+
+
+@functools.lru_cache(maxsize=None)
+def gbm_increments():
+    return grid_increments(jax.random.PRNGKey(1234), jnp.array(TS), (N_PATHS,),
+                           nsteps=2 ** LEVELS[-1]).dW
+
+
+def gbm_errors(method, sde_type):
+    dW = gbm_increments()
+    W = jnp.sum(dW, axis=0)
+    if sde_type == "ito":  # dX = mu X dt + sigma X dW
+        exact = X0 * jnp.exp((MU - SIGMA ** 2 / 2) * T + SIGMA * W)
+    else:  # dX = mu X dt + sigma X o dW
+        exact = X0 * jnp.exp(MU * T + SIGMA * W)
+    f = lambda y, t, a: MU * y
+    g = lambda y, t, a: SIGMA * y
+    y0 = jnp.full((N_PATHS,), X0)
+    errs = []
+    for lev in LEVELS:
+        Wl, _ = coarsen(dW, None, 2 ** (LEVELS[-1] - lev))
+        errs.append(rms(solve(f, g, y0, 2 ** lev, method, sde_type, W=Wl), exact))
+    return np.array(errs)
+
+
+@pytest.mark.parametrize("method,sde_type,order", [
+    ("euler_maruyama", "ito", 0.5),
+    ("milstein", "ito", 1.0),
+    ("euler_heun", "stratonovich", 1.0),
+    ("heun", "stratonovich", 1.0),
+    ("midpoint", "stratonovich", 1.0),
+    ("milstein", "stratonovich", 1.0),
+    ("reversible_heun", "stratonovich", 1.0),
+])
+def test_gbm_strong_order(x64, method, sde_type, order):
+    errs = gbm_errors(method, sde_type)
+    assert np.all(np.isfinite(errs)) and np.all(np.diff(errs) < 0), errs
+    assert abs(slope(errs) - order) <= 0.15, (method, errs, slope(errs))
+
+
+# ------------------------------------------------------------------------- additive noise
+
+FINE = 12  # reference resolution for OU: 2^-12
+THETA, S_OU = 1.5, 0.7
+
+
+@functools.lru_cache(maxsize=None)
+def ou_reference():
+    """Fine (W, H) and the OU solution on them, exact up to O(h^2.5) per fine step.
+
+    ``X_{k+1} = e^{-theta h} X_k + s int e^{-theta (t_{k+1} - u)} dW_u`` and the integral is
+    ``dW - theta h (dW / 2 + H) + O(h^2.5)`` (the time integral of W over the step is
+    ``h (dW / 2 + H)``), so the reference error is O(h^2) = O(2^-24).
+    """
+    nf = 2 ** FINE
+    hf = T / nf
+    inc = grid_increments(jax.random.PRNGKey(99), jnp.array(TS), (N_PATHS,), nsteps=nf,
+                          levy_area=True)
+    stoch = inc.dW - THETA * hf * (inc.dW / 2 + inc.H)
+    decay = np.exp(-THETA * hf)
+    ref = jax.lax.scan(lambda x, s: (decay * x + S_OU * s, None), jnp.full((N_PATHS,), X0), stoch)[0]
+    return inc.dW, inc.H, ref
+
+
+def ou_errors(method):
+    dw, hh, ref = ou_reference()
+    f = lambda y, t, a: -THETA * y
+    g = lambda y, t, a: S_OU * jnp.ones_like(y)
+    y0 = jnp.full((N_PATHS,), X0)
+    errs = []
+    for lev in LEVELS:
+        W, H = coarsen(dw, hh, 2 ** (FINE - lev))
+        errs.append(rms(solve(f, g, y0, 2 ** lev, method, noise_type="additive", W=W, H=H), ref))
+    return np.array(errs)
+
+
+def test_ou_strong_order_euler(x64):
+    """Euler-Maruyama has strong order 1.0 for additive noise."""
+    errs = ou_errors("euler_maruyama")
+    assert abs(slope(errs) - 1.0) <= 0.15, (errs, slope(errs))
+
+
+@pytest.mark.parametrize("method", ["srk", "shark"])
+def test_ou_strong_order_srk(x64, method):
+    """On the *linear* OU drift the order-1.5 methods converge with order 2.0.
+
+    Every term of the exact one-step map up to O(h^2) is a function of the step's ``W``
+    and ``H`` (the time integral of the path), which SRA1/ShARK use exactly; the first
+    term they miss, ``theta^2/2 int (t1 - u)^2 dW_u``, has conditional variance O(h^5)
+    given (W, H), hence a global error O(h^2). The order-1.5 error terms involve ``f''``
+    (zero here); :func:`test_additive_nonlinear_order_1_5` pins the order 1.5 on a
+    nonlinear drift.
+    """
+    errs = ou_errors(method)
+    assert abs(slope(errs) - 2.0) <= 0.15, (errs, slope(errs))
+
+
+S_NL = 1.5  # strong noise: the order-1.5 stochastic error term (~ g^2 f'') dominates
+FINE_NL = 14
+f_nl = lambda y, t, a: jnp.sin(y)
+g_nl = lambda y, t, a: S_NL * jnp.ones_like(y)
+
+
+@functools.lru_cache(maxsize=None)
+def nonlinear_reference():
+    inc = grid_increments(jax.random.PRNGKey(7), jnp.array(TS), (N_PATHS,), nsteps=2 ** FINE_NL,
+                          levy_area=True)
+    y0 = jnp.full((N_PATHS,), X0)
+    refs = {m: solve(f_nl, g_nl, y0, 2 ** FINE_NL, m, noise_type="additive", W=inc.dW, H=inc.H)
+            for m in ("srk", "shark")}
+    return inc.dW, inc.H, refs
+
+
+@pytest.mark.parametrize("method,other", [("srk", "shark"), ("shark", "srk")])
+def test_additive_nonlinear_order_1_5(x64, method, other):
+    """dY = sin(Y) dt + 1.5 dW: slope 1.5 +- 0.15 for SRA1 ("srk") and ShARK.
+
+    The reference is the *other* order-1.5 method at dt = 2^-14 on the same (W, H) path
+    (an independent tableau, so a wrong limit of one method would show); the two
+    references agree to well below the errors measured.
+    """
+    dw, hh, refs = nonlinear_reference()
+    assert rms(refs["srk"], refs["shark"]) < 5e-6
+    y0 = jnp.full((N_PATHS,), X0)
+    errs = []
+    for lev in LEVELS:
+        W, H = coarsen(dw, hh, 2 ** (FINE_NL - lev))
+        y = solve(f_nl, g_nl, y0, 2 ** lev, method, noise_type="additive", W=W, H=H)
+        errs.append(rms(y, refs[other]))
+    errs = np.array(errs)
+    assert errs[-1] > 10 * rms(refs["srk"], refs["shark"])
+    assert abs(slope(errs) - 1.5) <= 0.15, (errs, slope(errs))
+
+
+def test_coarsened_levy_area_statistics(x64):
+    """The aggregated (W, H) have the law of a single step: Var W = h, Var H = h / 12, independent."""
+    inc = grid_increments(jax.random.PRNGKey(3), jnp.array([0.0, 1.0]), (4000,), nsteps=64,
+                          levy_area=True)
+    W, H = coarsen(inc.dW, inc.H, 64)
+    assert abs(float(jnp.var(W)) - 1.0) < 0.1
+    assert abs(float(jnp.var(H)) - 1 / 12) < 0.01
+    assert abs(float(jnp.corrcoef(W[0], H[0])[0, 1])) < 0.06
+
+
+# ------------------------------------------------------------------------------------ weak
+
+
+@pytest.mark.parametrize("method", ["srk", "euler_maruyama"])
+def test_ou_weak_mean_and_variance(x64, method):
+    """OU mean and variance at t equal x0 e^{-theta t} and s^2 (1 - e^{-2 theta t}) / (2 theta)."""
+    f = lambda y, t, a: -THETA * y
+    g = lambda y, t, a: S_OU * jnp.ones_like(y)
+    n_paths = 20000
+    times = [0.0, 0.5, T]
+    ys = sdeint(f, g, jnp.full((n_paths,), X0), jnp.array(times), jax.random.PRNGKey(5),
+                method=method, noise_type="additive", nsteps=128)
+    for i, t in enumerate(times):
+        mean = X0 * np.exp(-THETA * t)
+        var = S_OU ** 2 * (1 - np.exp(-2 * THETA * t)) / (2 * THETA)
+        m_hat, v_hat = float(jnp.mean(ys[i])), float(jnp.var(ys[i]))
+        # sampling error (4 standard errors) + the method's weak bias at dt = 1/128
+        assert abs(m_hat - mean) <= 4 * np.sqrt(var / n_paths) + 1e-3
+        assert abs(v_hat - var) <= 4 * var * np.sqrt(2 / n_paths) + 2e-3
+
+
+# -------------------------------------------------------------------- non-commutative noise
+
+
+def test_milstein_refuses_noncommutative_noise():
+    """A 2-D SDE whose two noise vector fields do not commute: Milstein is refused.
+
+    ``sigma_1 = (1, 0)``, ``sigma_2 = (0, y_0)``: the Lie bracket is ``(0, 1) != 0``, so a
+    strong order-1 scheme would need the Levy areas; ``noise_type="general"`` is not among
+    Milstein's supported noise types and the error names those that are.
+    """
+    f = lambda y, t, a: jnp.zeros_like(y)
+    g = lambda y, t, a: jnp.array([[1.0, 0.0], [0.0, y[0]]])
+    for sde_type in ("ito", "stratonovich"):
+        with pytest.raises(ValueError, match=r"milstein.*noise_type.*'diagonal', 'additive'"):
+            sdeint(f, g, jnp.ones(2), jnp.array([0.0, 1.0]), jax.random.PRNGKey(0),
+                   method="milstein", noise_type="general", sde_type=sde_type)
+    # the same SDE runs with a method that supports general noise
+    ys = sdeint(f, g, jnp.ones(2), jnp.array([0.0, 1.0]), jax.random.PRNGKey(0),
+                method="euler_maruyama", noise_type="general", nsteps=10)
+    assert ys.shape == (2, 2)
