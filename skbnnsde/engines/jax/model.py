@@ -1,0 +1,138 @@
+"""The SDE-BNN's networks as pure functions of JAX arrays (one weight path at a time).
+
+Mirror of ``engines/torch/model.py``; the math is in ``engines/base.py``. Functions take a
+single sample's weights; the engine ``vmap``s them over Monte-Carlo samples, which turns
+every matmul into a batched one.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from ..base import ModelSpec, split_weights
+from .activations import get_activation
+
+
+def unflatten_weights(spec: ModelSpec, w):
+    """Split the flat weight vector ``w`` (last axis) into ``f_h``'s ``[(W_i, b_i), ...]``."""
+    layers, offset = [], 0
+    lead = w.shape[:-1]
+    for (n_in, n_out), (n_b,) in spec.weight_layout:
+        W = w[..., offset : offset + n_in * n_out].reshape(*lead, n_in, n_out)
+        offset += n_in * n_out
+        b = w[..., offset : offset + n_b]
+        offset += n_b
+        layers.append((W, b))
+    return layers
+
+
+def _concat_time_linear(a, W, b, t):
+    """``[a, t] @ W + b`` without materialising the concatenation (time row last)."""
+    return a @ W[:-1] + t * W[-1] + b
+
+
+def hidden_drift(spec: ModelSpec, t, h, w):
+    """``f_h(t, h; w)`` for hidden states ``h`` of shape (B, D) and one weight vector ``w``."""
+    act = get_activation(spec.activation)
+    layers = unflatten_weights(spec, w)
+    a = h
+    for i, (W, b) in enumerate(layers):
+        a = _concat_time_linear(a, W, b, t)
+        if i < len(layers) - 1:
+            a = act(a)
+    return a
+
+
+def weight_drift(spec: ModelSpec, params, t, w):
+    """The posterior's extra drift ``f_w(t, w)`` for one weight vector ``w`` (n_weights,)."""
+    n_layers = len(spec.drift_layer_sizes) - 1
+    a = w
+    for i in range(n_layers):
+        W, b = params[f"drift.W{i}"], params[f"drift.b{i}"]
+        if i == 0 and spec.time_dependent_drift:
+            a = _concat_time_linear(a, W, b, t)
+        else:
+            a = a @ W + b
+        if i < n_layers - 1:
+            a = jnp.tanh(a)
+    return a
+
+
+def prior_drift(spec: ModelSpec, w):
+    """``p(w)``: ``-w`` for the Ornstein-Uhlenbeck prior, ``0`` for the Brownian one."""
+    return -w if spec.prior == "ou" else jnp.zeros_like(w)
+
+
+def initial_state(spec: ModelSpec, x):
+    """``h(0) = [x, zeros(aug_dim)]`` for inputs ``x`` of shape (B, n_features)."""
+    if spec.aug_dim == 0:
+        return x
+    return jnp.concatenate([x, jnp.zeros((x.shape[0], spec.aug_dim), x.dtype)], axis=1)
+
+
+def readout(params, h):
+    """The deterministic read-out ``h(1) @ W + b``."""
+    return h @ params["readout.W"] + params["readout.b"]
+
+
+def meanfield_kl(spec: ModelSpec, params):
+    """KL of ``N(w0, exp(w_logstd)²)`` from ``N(0, prior_std²)``, summed over weights."""
+    mu, log_s = params["w0"], params["w_logstd"]
+    var_ratio = jnp.exp(2.0 * log_s) / spec.prior_std**2
+    return 0.5 * jnp.sum(var_ratio + mu**2 / spec.prior_std**2 - 1.0 - jnp.log(var_ratio))
+
+
+# ---- architecture "conv" -----------------------------------------------------------------
+
+_NCHW = ("NCHW", "OIHW", "NCHW")
+
+
+def _conv3x3(a, K):
+    """Cross-correlation of ``a`` (B, C, H, W) with ``K`` (O, C, 3, 3), zero padding 1."""
+    return jax.lax.conv_general_dilated(a, K, (1, 1), ((1, 1), (1, 1)), dimension_numbers=_NCHW)
+
+
+def _concat_time_conv(a, W, b, t):
+    """Conv of ``[a, t]`` (time channel last, zero-padded) with ``W`` (O, C + 1, 3, 3), plus ``b``.
+
+    The time channel's part is ``t`` times the convolution of a ones image with ``W[:, -1]``
+    (which carries the zero padding at the borders), computed without the batch axis.
+    """
+    ones = jnp.ones((1, 1, *a.shape[2:]), a.dtype)
+    time_map = _conv3x3(ones, W[:, -1:])  # (1, O, H, W)
+    return _conv3x3(a, W[:, :-1]) + (t * time_map + b[None, :, None, None])
+
+
+def conv_hidden_drift(spec: ModelSpec, layout, t, h, w):
+    """``f_h`` of a conv block: states ``h`` (B, C, H, W), one weight vector ``w`` of that block.
+
+    ``layout`` is the block's entry of ``spec.block_weight_layouts``.
+    """
+    act = get_activation(spec.activation)
+    layers = split_weights(layout, w)
+    a = h
+    for i, (W, b) in enumerate(layers):
+        a = _concat_time_conv(a, W, b, t)
+        if i < len(layers) - 1:
+            a = act(a)
+    return a
+
+
+def conv_initial_state(spec: ModelSpec, x):
+    """Rows ``x`` (B, C*H*W) as images (B, C + aug_dim, H, W), the augmented channels zero."""
+    C, H, W = spec.image_shape
+    img = x.reshape(x.shape[0], C, H, W)
+    if spec.aug_dim == 0:
+        return img
+    return jnp.concatenate([img, jnp.zeros((x.shape[0], spec.aug_dim, H, W), x.dtype)], axis=1)
+
+
+def squeeze(h):
+    """Space-to-depth by 2 (zero row/column first when H/W is odd): (B, 4C, H/2, W/2)."""
+    B, C, H, W = h.shape
+    if H % 2 or W % 2:
+        h = jnp.pad(h, ((0, 0), (0, 0), (0, H % 2), (0, W % 2)))
+        H, W = H + H % 2, W + W % 2
+    h = h.reshape(B, C, H // 2, 2, W // 2, 2).transpose(0, 1, 3, 5, 2, 4)
+    return h.reshape(B, 4 * C, H // 2, W // 2)

@@ -1,0 +1,579 @@
+"""The torch engine (skbnnsde/engines/torch): math against NumPy, solvers, training, STL.
+
+Tiny sizes and a few epochs throughout; the whole file runs in well under a minute on a CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torchsde")
+
+from skbnnsde.engines import base  # noqa: E402
+from skbnnsde.engines.base import ModelSpec, TrainSpec, TrainingDivergedError, init_params, sample_noise  # noqa: E402
+from skbnnsde.engines.torch import TorchEngine, forward_from_noise  # noqa: E402
+from skbnnsde.engines.torch import engine as engine_module  # noqa: E402
+from skbnnsde.engines.torch import model as tm  # noqa: E402
+from skbnnsde.engines.torch.brownian import GridBrownian  # noqa: E402
+from skbnnsde.engines.torch.likelihoods import log_likelihood  # noqa: E402
+from skbnnsde.engines.torch.solve import solve  # noqa: E402
+from skbnnsde.engines.torch.train import draw_noise, elbo_loss, noise_to_tensors, predictive_nll, to_tensors  # noqa: E402
+
+ENGINE = TorchEngine()
+
+# ---- a plain NumPy reference of the Euler forward pass, from base.py's math -------------
+
+NP_ACT = {
+    "tanh": np.tanh,
+    "relu": lambda x: np.maximum(x, 0.0),
+    "softplus": lambda x: np.logaddexp(0.0, x),
+    "swish": lambda x: x / (1.0 + np.exp(-x)),
+    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "identity": lambda x: x,
+}
+
+
+def np_hidden_drift(spec, t, h, w):
+    """f_h for hidden states h (S, B, D) and weights w (S, n_w), one sample at a time."""
+    out = []
+    for hs, ws in zip(h, w):
+        a = hs
+        layers = base.unflatten_weights(spec, ws)
+        for i, (W, b) in enumerate(layers):
+            a = np.concatenate([a, np.full((a.shape[0], 1), t)], axis=1) @ W + b
+            if i < len(layers) - 1:
+                a = NP_ACT[spec.activation](a)
+        out.append(a)
+    return np.stack(out)
+
+
+def np_weight_drift(spec, params, t, w):
+    """f_w for weights w (S, n_w)."""
+    a = np.concatenate([w, np.full((w.shape[0], 1), t)], axis=1) if spec.time_dependent_drift else w
+    n_layers = len(spec.drift_layer_sizes) - 1
+    for i in range(n_layers):
+        a = a @ params[f"drift.W{i}"] + params[f"drift.b{i}"]
+        if i < n_layers - 1:
+            a = np.tanh(a)
+    return a
+
+
+def np_forward(spec, params, X, noise, *, stl=False):
+    """Euler read-out values (S, B, k) and KL (S,) from base.sample_noise's noise (float64)."""
+    p = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    X = np.asarray(X, np.float64)
+    dt, sigma = spec.dt, spec.diffusion
+    if spec.posterior == "sde":
+        S = noise["z"].shape[0]
+        w = np.repeat(p["w0"][None], S, axis=0)
+    elif spec.posterior == "meanfield":
+        S = noise["eps"].shape[0]
+        w = p["w0"] + np.exp(p["w_logstd"]) * noise["eps"]
+    else:
+        S, w = 1, p["w0"][None]
+    h = np.repeat(np.concatenate([X, np.zeros((len(X), spec.aug_dim))], axis=1)[None], S, axis=0)
+    kl = np.zeros(S)
+    for n in range(spec.n_steps):
+        t = n * dt
+        dh = np_hidden_drift(spec, t, h, w)
+        if spec.posterior == "sde":
+            u = np_weight_drift(spec, p, t, w) / sigma
+            dW = np.sqrt(dt) * noise["z"][:, n]
+            kl += 0.5 * np.sum(u**2, axis=1) * dt + (np.sum(u * dW, axis=1) if stl else 0.0)
+            prior = -w if spec.prior == "ou" else 0.0
+            w = w + (prior + sigma * u) * dt + sigma * dW
+        h = h + dh * dt
+    out = h @ p["readout.W"] + p["readout.b"]
+    if spec.posterior == "meanfield":
+        mu, ls, s0 = p["w0"], p["w_logstd"], spec.prior_std
+        kl[:] = np.sum(np.log(s0) - ls + (np.exp(2 * ls) + mu**2) / (2 * s0**2) - 0.5)
+    return out, kl
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+
+def make_spec(posterior="sde", **kw):
+    base_kw = dict(
+        n_features=3, n_outputs=2, hidden_layer_sizes=(6,), weight_drift_sizes=(5,), aug_dim=2,
+        n_steps=6, diffusion=0.2, posterior=posterior, activation="swish",
+    )
+    return ModelSpec(**{**base_kw, **kw})
+
+
+def perturbed(spec, seed=0, scale=0.1, last_only=False):
+    """Initial params with the drift (and read-out bias) moved away from zero."""
+    params = init_params(spec, seed)
+    rng = np.random.default_rng(seed + 100)
+    n_last = len(spec.drift_layer_sizes) - 2
+    for k in params:
+        if last_only and k not in (f"drift.W{n_last}", f"drift.b{n_last}"):
+            continue
+        if k.startswith("drift.") or (k == "readout.b" and not last_only):
+            params[k] = (params[k] + scale * rng.normal(size=params[k].shape)).astype(params[k].dtype)
+    return params
+
+
+def toy_regression(n=48, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-2, 2, size=(n, 1))
+    y = np.sin(1.5 * X) + 0.1 * rng.normal(size=(n, 1))
+    return X, y
+
+
+def tiny_spec(**kw):
+    return ModelSpec(**{**dict(n_features=1, n_outputs=1, hidden_layer_sizes=(8,), weight_drift_sizes=(6,),
+                               n_steps=5), **kw})
+
+
+def tiny_train(**kw):
+    return TrainSpec(**{**dict(learning_rate=2e-2, max_iter=8, batch_size=16, n_mc_samples=2), **kw})
+
+
+# ---- the networks -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", base.ACTIVATIONS)
+def test_drifts_match_numpy(activation):
+    spec = make_spec(activation=activation, hidden_layer_sizes=(6, 4), dtype="float64")
+    params = perturbed(spec)
+    rng = np.random.default_rng(3)
+    w = params["w0"] + 0.3 * rng.normal(size=(4, spec.n_weights))
+    h = rng.normal(size=(4, 5, spec.state_dim))
+    tp = {k: torch.as_tensor(v) for k, v in params.items()}
+    for t in (0.0, 0.3):
+        fh = tm.hidden_drift(spec, t, torch.as_tensor(h), torch.as_tensor(w)).numpy()
+        np.testing.assert_allclose(fh, np_hidden_drift(spec, t, h, w), rtol=1e-12, atol=1e-12)
+        fw = tm.weight_drift(spec, tp, torch.tensor(t, dtype=torch.float64), torch.as_tensor(w)).numpy()
+        np.testing.assert_allclose(fw, np_weight_drift(spec, params, t, w), rtol=1e-12, atol=1e-12)
+
+
+def test_time_independent_drift_and_unflatten_layout():
+    spec = make_spec(time_dependent_drift=False, dtype="float64")
+    params = perturbed(spec)
+    w = np.random.default_rng(0).normal(size=(2, spec.n_weights))
+    fw = tm.weight_drift(spec, {k: torch.as_tensor(v) for k, v in params.items()}, 0.5, torch.as_tensor(w))
+    np.testing.assert_allclose(fw.numpy(), np_weight_drift(spec, params, 0.5, w), rtol=1e-12)
+    for (W, b), (W_ref, b_ref) in zip(tm.unflatten_weights(spec, torch.as_tensor(w)), base.unflatten_weights(spec, w)):
+        np.testing.assert_array_equal(W.numpy(), W_ref)
+        np.testing.assert_array_equal(b.numpy(), b_ref)
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "laplace", "cauchy", "categorical"])
+def test_log_likelihoods(likelihood):
+    from scipy import stats
+
+    task = "classification" if likelihood == "categorical" else "regression"
+    spec = make_spec(likelihood=likelihood, task=task, n_outputs=3, dtype="float64")
+    rng = np.random.default_rng(0)
+    out = rng.normal(size=(2, 5, 3))
+    params = {"log_scale": np.array([-0.3, 0.0, 0.4])}
+    if likelihood == "categorical":
+        y = rng.integers(0, 3, size=5)
+        logp = out - np.log(np.exp(out).sum(-1, keepdims=True))
+        expected = np.take_along_axis(logp, np.broadcast_to(y[None, :, None], (2, 5, 1)), -1)[..., 0]
+        yt = torch.as_tensor(y)
+    else:
+        y = rng.normal(size=(5, 3))
+        s = np.exp(params["log_scale"])
+        dist = {"gaussian": stats.norm, "laplace": stats.laplace, "cauchy": stats.cauchy}[likelihood]
+        expected = dist.logpdf(y, loc=out, scale=s).sum(-1)
+        yt = torch.as_tensor(y)
+    got = log_likelihood(spec, {k: torch.as_tensor(v) for k, v in params.items()}, torch.as_tensor(out), yt)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+# ---- the forward pass against NumPy ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", ["sde", "sde-stl", "meanfield", "point"])
+@pytest.mark.parametrize("prior", ["ou", "brownian"])
+@pytest.mark.parametrize("dtype,tol", [("float32", 1e-5), ("float64", 1e-10)])
+def test_forward_matches_numpy(case, prior, dtype, tol):
+    posterior, stl = case.split("-")[0], case.endswith("stl")
+    spec = make_spec(posterior, prior=prior, dtype=dtype)
+    params = perturbed(spec)
+    X = np.random.default_rng(1).normal(size=(5, 3)).astype(dtype)
+    noise = sample_noise(spec, 3, seed=7)
+    out, kl = forward_from_noise(spec, params, X, noise, stl=stl)
+    out_ref, kl_ref = np_forward(spec, params, X, noise, stl=stl)
+    assert out.dtype == np.dtype(dtype) and out.shape == out_ref.shape
+    np.testing.assert_allclose(out, out_ref, rtol=tol, atol=tol)
+    np.testing.assert_allclose(kl, kl_ref, rtol=tol, atol=tol)
+
+
+def test_kl_zero_at_init_and_positive_after_perturbing_last_drift_layer():
+    spec = make_spec("sde", dtype="float64")
+    X = np.zeros((2, 3))
+    noise = sample_noise(spec, 3, seed=0)
+    _, kl0 = forward_from_noise(spec, init_params(spec, 0), X, noise)
+    np.testing.assert_array_equal(kl0, 0.0)
+    params = perturbed(spec, last_only=True)
+    _, kl = forward_from_noise(spec, params, X, noise)
+    assert np.all(kl > 0)
+    np.testing.assert_allclose(kl, np_forward(spec, params, X, noise)[1], rtol=1e-10)
+
+
+# ---- solvers -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("solver", base.SOLVERS)
+@pytest.mark.parametrize("posterior", base.POSTERIORS)
+@pytest.mark.parametrize("adjoint", [False, True])
+def test_every_solver_runs_and_differentiates(solver, posterior, adjoint):
+    spec = make_spec(posterior, solver=solver, adjoint=adjoint, stl=False, n_steps=4)
+    params = perturbed(spec)
+    X = np.random.default_rng(0).normal(size=(4, 3))
+    out, kl = forward_from_noise(spec, params, X, sample_noise(spec, 2, seed=1))
+    assert np.all(np.isfinite(out)) and np.all(np.isfinite(kl))
+    p = to_tensors(spec, params, requires_grad=True)
+    g = torch.Generator().manual_seed(0)
+    loss = elbo_loss(spec, p, torch.as_tensor(X, dtype=torch.float32), torch.zeros(4, 2),
+                     draw_noise(spec, 2, g, "cpu"), kl_factor=1.0, n_train=4, stl=False)
+    loss.backward()
+    for name, value in p.items():
+        assert value.grad is not None and torch.isfinite(value.grad).all(), name
+
+
+def _adjoint_gradient_error(solver, n_steps):
+    spec = make_spec("sde", solver=solver, dtype="float64", stl=False, n_steps=n_steps)
+    params = perturbed(spec, scale=0.3)
+    X = torch.as_tensor(np.random.default_rng(0).normal(size=(4, 3)))
+    y = torch.as_tensor(np.random.default_rng(1).normal(size=(4, 2)))
+    noise = draw_noise(spec, 2, torch.Generator().manual_seed(0), "cpu")
+    grads = []
+    for adjoint in (False, True):
+        s = spec.replace(adjoint=adjoint)
+        p = to_tensors(s, params, requires_grad=True)
+        elbo_loss(s, p, X, y, noise, kl_factor=1.0, n_train=4, stl=False).backward()
+        grads.append(torch.cat([v.grad.ravel() for v in p.values()]).numpy())
+    return np.abs(grads[1] - grads[0]).max() / np.abs(grads[0]).max()
+
+
+def test_reversible_heun_adjoint_is_exact():
+    assert _adjoint_gradient_error("reversible_heun", 8) < 1e-10
+
+
+@pytest.mark.parametrize("solver,expected_order", [("midpoint", 2), ("euler", 1)])
+def test_adjoint_gradients_converge_to_backprop(solver, expected_order):
+    """The continuous adjoint solves the adjoint SDE numerically: its gradient error shrinks with dt."""
+    coarse, fine = _adjoint_gradient_error(solver, 8), _adjoint_gradient_error(solver, 32)
+    print(solver, coarse, fine)
+    assert fine < coarse / 4 ** (expected_order - 0.5)
+
+
+def _coarse_noise(z_fine, factor):
+    """Coarse increments dW and space-time Lévy areas H from a fine standard-normal path."""
+    S, n_fine, n_w = z_fine.shape
+    dt_f = 1.0 / n_fine
+    dW_f = z_fine * math.sqrt(dt_f)
+    n = n_fine // factor
+    blocks = dW_f.reshape(S, n, factor, n_w)
+    dW = blocks.sum(2)
+    # U = ∫ (W_r - W_s) dr over each coarse step (exact for the piecewise-linear fine path)
+    before = np.cumsum(blocks, axis=2) - blocks
+    U = ((before + 0.5 * blocks) * dt_f).sum(2)
+    H = U / (factor * dt_f) - 0.5 * dW
+    return dW, H
+
+
+@pytest.mark.parametrize("posterior", ["point", "sde"])
+def test_higher_order_solvers_beat_euler(posterior):
+    """heun, midpoint, srk, reversible_heun are closer than euler to a fine-step solution.
+
+    For the SDE the coarse increments (and SRK's space-time Lévy areas) are those of the
+    fine Brownian path, so this also checks the increments and Lévy areas reach the solvers
+    in the right units: with them SRK is the most accurate of all.
+    """
+    spec = make_spec(posterior, activation="tanh", dtype="float64", n_steps=8, diffusion=0.3, stl=False)
+    # a smooth, non-stiff weight drift (reversible Heun is accurate but not damped on stiff ones)
+    params = perturbed(spec, scale=0.5, last_only=True)
+    X = torch.as_tensor(np.random.default_rng(0).normal(size=(6, 3)))
+    p = to_tensors(spec, params)
+    factor = 32
+    z_fine = np.random.default_rng(5).normal(size=(3, spec.n_steps * factor, spec.n_weights))
+    dW, H = _coarse_noise(z_fine, factor)
+    kw_fine, kw = {}, {}
+    if posterior == "sde":
+        kw_fine = {"dW": torch.as_tensor(z_fine * math.sqrt(1.0 / (spec.n_steps * factor)))}
+        kw = {"dW": torch.as_tensor(dW), "H": torch.as_tensor(H)}
+    with torch.no_grad():
+        fine, _ = solve(spec.replace(n_steps=spec.n_steps * factor), p, X, **kw_fine)
+        errors = {}
+        for solver in ("euler", "heun", "midpoint", "srk", "reversible_heun"):
+            s = spec.replace(solver=solver)
+            extra = kw if solver == "srk" else {k: v for k, v in kw.items() if k != "H"}
+            out, _ = solve(s, p, X, **extra)
+            errors[solver] = float((out - fine).abs().max())
+    print(posterior, errors)
+    for solver in ("heun", "midpoint", "srk", "reversible_heun"):
+        assert errors[solver] < 0.5 * errors["euler"], (solver, errors)
+    if posterior == "sde":
+        assert errors["srk"] < 0.5 * min(errors["heun"], errors["midpoint"]), errors
+
+
+def test_grid_brownian():
+    W = torch.randn(4, 2, 3)
+    U = 0.5 * W + torch.randn(4, 2, 3) / math.sqrt(12)
+    bm = GridBrownian(W, U)
+    assert bm.levy_area_approximation == "space-time" and bm.shape == (2, 3)
+    torch.testing.assert_close(bm(torch.tensor(1.0), torch.tensor(2.0)), W[1])
+    torch.testing.assert_close(bm(1, 1), torch.zeros(2, 3))
+    # several steps: increments add up, U follows ∫ (W_r - W_a) dr
+    W13, U13 = bm(1.0, 3.0, return_U=True)
+    torch.testing.assert_close(W13, W[1] + W[2])
+    torch.testing.assert_close(U13, U[1] + U[2] + W[1])
+    with pytest.raises(ValueError, match="not a point of its grid"):
+        bm(0.5, 1.0)
+    with pytest.raises(ValueError, match="not a point of its grid"):
+        bm(4.0, 5.0)
+    with pytest.raises(ValueError, match="Lévy area"):
+        GridBrownian(W)(0.0, 1.0, return_U=True)
+
+
+def test_solve_leaves_global_rng_alone():
+    spec = make_spec("sde", solver="euler")  # additive noise: torchsde's checks draw a randn
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    forward_from_noise(spec, init_params(spec, 0), np.zeros((2, 3)), sample_noise(spec, 2, 0))
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+# ---- training ------------------------------------------------------------------------------
+
+
+def test_fit_reduces_loss_and_is_deterministic():
+    X, y = toy_regression()
+    spec, train = tiny_spec(), tiny_train()
+    p0 = ENGINE.init_params(spec, 0)
+    params, result = ENGINE.fit(spec, train, p0, X, y, seed=3)
+    assert result.loss_curve[-1] < result.loss_curve[0]
+    assert result.n_iter == len(result.loss_curve) == 8 and not result.converged
+    assert set(params) == set(p0) and all(params[k].dtype == np.float32 for k in params)
+    params2, result2 = ENGINE.fit(spec, train, p0, X, y, seed=3)
+    for k in params:
+        np.testing.assert_array_equal(params[k], params2[k])
+    assert result.loss_curve == result2.loss_curve
+    params3, _ = ENGINE.fit(spec, train, p0, X, y, seed=4)
+    assert any(not np.array_equal(params[k], params3[k]) for k in params)
+
+
+def test_grad_accumulation_does_not_change_the_fit():
+    X, y = toy_regression(n=32)
+    spec, train = tiny_spec(dtype="float64"), tiny_train(max_iter=3)
+    p0 = ENGINE.init_params(spec, 0)
+    a, _ = ENGINE.fit(spec, train, p0, X, y, seed=0)
+    b, _ = ENGINE.fit(spec, train.replace(grad_accumulation=3), p0, X, y, seed=0)
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-9, atol=1e-12)
+
+
+def test_predict_samples_deterministic_and_chunk_invariant(monkeypatch):
+    spec = tiny_spec()
+    params = perturbed(spec)
+    X = np.linspace(-2, 2, 37)[:, None]
+    full = ENGINE.predict_samples(spec, params, X, n_samples=5, seed=1)
+    assert full.shape == (5, 37, 1) and full.dtype == np.float32
+    np.testing.assert_array_equal(full, ENGINE.predict_samples(spec, params, X, n_samples=5, seed=1))
+    assert not np.array_equal(full, ENGINE.predict_samples(spec, params, X, n_samples=5, seed=2))
+    monkeypatch.setattr(engine_module, "PREDICT_CHUNK_ELEMENTS", 5 * 8 * 4)  # 4 rows per chunk
+    chunked = ENGINE.predict_samples(spec, params, X, n_samples=5, seed=1)
+    np.testing.assert_allclose(chunked, full, rtol=1e-6, atol=1e-6)
+    # the same paths as the parity entry point
+    out, _ = forward_from_noise(spec, params, X, sample_noise(spec, 5, 1))
+    np.testing.assert_allclose(out, full, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("posterior", base.POSTERIORS)
+def test_weight_paths(posterior):
+    spec = tiny_spec(posterior=posterior)
+    params = perturbed(spec)
+    paths = ENGINE.weight_paths(spec, params, n_samples=3, seed=0)
+    assert paths.shape == (3, spec.n_steps + 1, spec.n_weights)
+    preds = ENGINE.predict_samples(spec, params, np.zeros((2, 1)), n_samples=3, seed=0)
+    assert preds.shape == (3, 2, 1)
+    if posterior == "sde":
+        np.testing.assert_allclose(paths[:, 0], np.broadcast_to(params["w0"], (3, spec.n_weights)))
+        assert np.all(np.abs(np.diff(paths, axis=1)).max(axis=(1, 2)) > 0)
+    else:
+        np.testing.assert_array_equal(paths, np.broadcast_to(paths[:, :1], paths.shape))
+        if posterior == "point":
+            np.testing.assert_array_equal(paths[:, 0], np.broadcast_to(params["w0"], (3, spec.n_weights)))
+
+
+def test_early_stopping_with_validation_restores_best():
+    X, y = toy_regression(n=40)
+    Xv, yv = toy_regression(n=20, seed=1)
+    spec = tiny_spec()
+    train = tiny_train(learning_rate=0.1, max_iter=40, n_iter_no_change=3, tol=0.0)
+    params, result = ENGINE.fit(spec, train, ENGINE.init_params(spec, 0), X, y, seed=0, validation_data=(Xv, yv))
+    assert len(result.validation_scores) == result.n_iter
+    assert result.best_epoch == int(np.argmin(result.validation_scores))
+    assert result.converged and result.best_epoch < result.n_iter - 1
+    # the returned parameters are the best epoch's: recompute its validation loss
+    p = to_tensors(spec, params)
+    noise = noise_to_tensors(spec, sample_noise(spec, train.n_mc_samples, 0 + 1), "cpu")
+    with torch.no_grad():
+        val = float(predictive_nll(spec, p, torch.as_tensor(Xv, dtype=torch.float32),
+                                   torch.as_tensor(yv, dtype=torch.float32), noise))
+    assert val == pytest.approx(min(result.validation_scores), rel=1e-5)
+
+
+def test_early_stopping_on_training_loss_converges():
+    X, y = toy_regression(n=32)
+    spec = tiny_spec(posterior="point")
+    train = tiny_train(max_iter=200, n_iter_no_change=2, tol=10.0)
+    _, result = ENGINE.fit(spec, train, ENGINE.init_params(spec, 0), X, y, seed=0)
+    assert result.converged and result.n_iter == 3 and result.validation_scores == []
+
+
+def test_divergence_raises():
+    X, y = toy_regression(n=32)
+    spec = tiny_spec()
+    with pytest.raises(TrainingDivergedError, match="learning_rate"):
+        ENGINE.fit(spec, tiny_train(learning_rate=1e6, max_iter=20), ENGINE.init_params(spec, 0), X, y, seed=0)
+
+
+def test_callback_stop_and_keyboard_interrupt():
+    X, y = toy_regression(n=32)
+    spec, train = tiny_spec(), tiny_train(max_iter=10)
+    p0 = ENGINE.init_params(spec, 0)
+    seen = []
+
+    def stop_after_two(epoch, loss, val_loss):
+        seen.append((epoch, loss, val_loss))
+        return epoch == 1
+
+    _, result = ENGINE.fit(spec, train, p0, X, y, seed=0, callback=stop_after_two)
+    assert result.n_iter == 2 and [s[0] for s in seen] == [0, 1] and seen[0][2] is None
+
+    def interrupt(epoch, loss, val_loss):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        params, result = ENGINE.fit(spec, train, p0, X, y, seed=0, callback=interrupt)
+    # the callback runs after an epoch is complete: epochs 0, 1 and 2 are kept
+    assert result.interrupted and result.n_iter == 3 and len(result.loss_curve) == 3
+    reference, _ = ENGINE.fit(spec, train.replace(max_iter=3), p0, X, y, seed=0)
+    for k in params:
+        np.testing.assert_array_equal(params[k], reference[k])
+
+
+@pytest.mark.parametrize(
+    "spec_kw,train_kw",
+    [
+        (dict(dtype="float64"), {}),
+        (dict(posterior="meanfield", solver="heun"), dict(lr_schedule="cosine")),
+        (dict(posterior="point", solver="midpoint"), {}),
+        (dict(solver="srk", stl=False, adjoint=True), dict(kl_anneal_iters=3)),
+        (dict(solver="reversible_heun", stl=False, adjoint=True, likelihood="laplace"), dict(remat=True)),
+        (dict(stl=True, likelihood="cauchy", prior="brownian"), dict(remat=True)),
+    ],
+)
+def test_fit_variants(spec_kw, train_kw):
+    X, y = toy_regression(n=32)
+    spec = tiny_spec(**spec_kw)
+    params, result = ENGINE.fit(spec, tiny_train(max_iter=4, **train_kw), ENGINE.init_params(spec, 0), X, y, seed=0)
+    assert np.isfinite(result.loss_curve).all() and result.loss_curve[-1] < result.loss_curve[0]
+    assert all(v.dtype == np.dtype(spec.dtype) and np.isfinite(v).all() for v in params.values())
+
+
+def test_fit_classifier():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 0] > 1)
+    spec = ModelSpec(n_features=2, n_outputs=3, task="classification", likelihood="categorical",
+                     hidden_layer_sizes=(8,), weight_drift_sizes=(6,), n_steps=5)
+    params, result = ENGINE.fit(spec, tiny_train(max_iter=10, batch_size=20), ENGINE.init_params(spec, 0), X, y,
+                                seed=0, validation_data=(X[:20], y[:20]))
+    assert result.loss_curve[-1] < result.loss_curve[0]
+    logits = ENGINE.predict_samples(spec, params, X, n_samples=4, seed=0)
+    assert logits.shape == (4, 60, 3)
+    proba = np.exp(logits - logits.max(-1, keepdims=True))
+    proba = (proba / proba.sum(-1, keepdims=True)).mean(0)
+    assert (proba.argmax(1) == y).mean() > 0.6
+
+
+def test_stl_with_adjoint_raises():
+    X, y = toy_regression(n=16)
+    spec = tiny_spec(stl=True, adjoint=True)
+    with pytest.raises(ValueError, match="stl=True needs the whole weight path"):
+        ENGINE.fit(spec, tiny_train(max_iter=1), ENGINE.init_params(spec, 0), X, y, seed=0)
+
+
+def test_available_devices():
+    devices = ENGINE.available_devices()
+    assert devices[0] == "cpu"
+    assert ("cuda" in devices) == torch.cuda.is_available()
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu():
+    spec = tiny_spec(solver="heun")
+    params = perturbed(spec)
+    X = np.linspace(-1, 1, 9)[:, None]
+    cpu = ENGINE.predict_samples(spec, params, X, n_samples=3, seed=0)
+    gpu = ENGINE.predict_samples(spec.replace(device="cuda"), params, X, n_samples=3, seed=0)
+    np.testing.assert_allclose(gpu, cpu, rtol=1e-4, atol=1e-5)
+    Xt, yt = toy_regression(n=32)
+    fitted, result = ENGINE.fit(spec.replace(device="cuda"), tiny_train(max_iter=3), ENGINE.init_params(spec, 0),
+                                Xt, yt, seed=0)
+    assert np.isfinite(result.loss_curve).all() and all(isinstance(v, np.ndarray) for v in fitted.values())
+
+
+# ---- sticking the landing ---------------------------------------------------------------------
+
+
+def _drift_grad_samples(spec, params, X, y, *, stl, n_seeds):
+    grads = []
+    for seed in range(n_seeds):
+        p = to_tensors(spec, params, requires_grad=True)
+        noise = draw_noise(spec, 1, torch.Generator().manual_seed(seed), "cpu")
+        elbo_loss(spec, p, X, y, noise, kl_factor=1.0, n_train=1, stl=stl).backward()
+        grads.append(torch.cat([v.grad.ravel() for k, v in p.items() if k.startswith("drift.")]).numpy())
+    return np.stack(grads)
+
+
+def test_stl_reduces_drift_gradient_variance():
+    spec = make_spec("sde", dtype="float64", n_steps=8, diffusion=0.5, activation="tanh")
+    params = perturbed(spec, scale=0.3)  # move the drift away from its zero initialisation
+    X = torch.as_tensor(np.random.default_rng(0).normal(size=(4, 3)))
+    y = torch.as_tensor(np.random.default_rng(1).normal(size=(4, 2)))
+    plain = _drift_grad_samples(spec, params, X, y, stl=False, n_seeds=48)
+    sticky = _drift_grad_samples(spec, params, X, y, stl=True, n_seeds=48)
+    var_plain, var_stl = plain.var(0).sum(), sticky.var(0).sum()
+    print(f"drift-gradient variance: plain {var_plain:.4g}, stl {var_stl:.4g}, ratio {var_stl / var_plain:.3f}")
+    assert var_stl < var_plain
+    # both estimate the same gradient: the means agree within a few standard errors
+    se = np.sqrt((plain.var(0) + sticky.var(0)) / len(plain))
+    assert np.mean(np.abs(plain.mean(0) - sticky.mean(0)) < 4 * se + 1e-12) > 0.95
+
+
+def test_stl_gradient_penalises_the_drift():
+    """With only the KL in the loss, gradient descent on the STL objective shrinks the drift."""
+    spec = make_spec("sde", dtype="float64", n_steps=6)
+    params = perturbed(spec, scale=0.3)
+    X = torch.zeros(2, 3)
+    p = to_tensors(spec, params, requires_grad=True)
+    kl_before = None
+    for seed in range(30):
+        noise = draw_noise(spec, 4, torch.Generator().manual_seed(seed), "cpu")
+        _, kl = solve(spec, p, X.double(), **noise, stl=True)
+        kl.mean().backward()
+        with torch.no_grad():
+            if kl_before is None:
+                _, kl_before = solve(spec, p, X.double(), **noise)
+            for k, v in p.items():
+                if k.startswith("drift."):
+                    v -= 0.05 * v.grad
+                v.grad = None
+    with torch.no_grad():
+        _, kl_after = solve(spec, p, X.double(), **draw_noise(spec, 4, torch.Generator().manual_seed(0), "cpu"))
+    assert kl_after.mean() < 0.5 * kl_before.mean()
