@@ -1,0 +1,499 @@
+"""Logic shared by :class:`SDEBNNRegressor` and :class:`SDEBNNClassifier`.
+
+Hyperparameters are stored untouched by ``__init__`` and validated in ``fit``. The
+fitted state is NumPy arrays and plain Python values only (``params_``, ``spec_`` as a
+plain dict, integer seeds), so estimators pickle with the standard library and either
+engine can predict from it. Nothing here imports torch or jax: engines are loaded on
+demand by :func:`skbnnsde.engines.get_engine`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .engines import ENGINES, get_engine
+from .engines.base import (
+    ACTIVATIONS,
+    ARCHITECTURES,
+    DTYPES,
+    LR_SCHEDULES,
+    POSTERIORS,
+    PRIORS,
+    SOLVERS,
+    ModelSpec,
+    TrainSpec,
+    check_params,
+)
+
+_MAX_SEED = np.iinfo(np.int32).max
+
+# Fields of ModelSpec that may change after fit without refitting (how, not what, to compute).
+_RUNTIME_SPEC_FIELDS = ("device", "dtype", "solver", "n_steps", "adjoint")
+
+
+def _layer_sizes(value, name: str) -> tuple:
+    """Validate a tuple of positive layer widths (an int means one layer)."""
+    if isinstance(value, (Integral, np.integer)) and not isinstance(value, bool):
+        value = (value,)
+    try:
+        sizes = tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a tuple of positive ints, got {value!r}") from None
+    if not all(isinstance(s, (Integral, np.integer)) and not isinstance(s, bool) and s > 0 for s in sizes):
+        raise ValueError(f"{name} must be a tuple of positive ints, got {value!r}")
+    return tuple(int(s) for s in sizes)
+
+
+def _n_blocks(value) -> tuple:
+    """Validate ``n_blocks``: a tuple of positive ints, an int, or the original's string "2-2-2"."""
+    if isinstance(value, str):
+        try:
+            value = tuple(int(part) for part in value.split("-"))
+        except ValueError:
+            raise ValueError(f'n_blocks must be a tuple of positive ints or a string like "2-2-2", got {value!r}') from None
+    blocks = _layer_sizes(value, "n_blocks")
+    if not blocks:
+        raise ValueError(f"n_blocks must name at least one stage, got {value!r}")
+    return blocks
+
+
+def _image_shape(value, n_features=None) -> tuple:
+    """Validate ``image_shape`` for ``architecture="conv"``: ``(C, H, W)``, or ``(H, W)`` for one channel.
+
+    With ``n_features``, also check that ``C * H * W`` equals it. Errors name ``image_shape``.
+    """
+    if value is None:
+        raise ValueError('architecture="conv" needs image_shape=(C, H, W) (or (H, W) for one channel), got None')
+    try:
+        shape = tuple(value)
+    except TypeError:
+        raise ValueError(f"image_shape must be a tuple (C, H, W) or (H, W) of positive ints, got {value!r}") from None
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3 or not all(
+        isinstance(s, (Integral, np.integer)) and not isinstance(s, bool) and s > 0 for s in shape
+    ):
+        raise ValueError(f"image_shape must be a tuple (C, H, W) or (H, W) of positive ints, got {value!r}")
+    shape = tuple(int(s) for s in shape)
+    if n_features is not None and int(np.prod(shape)) != int(n_features):
+        raise ValueError(
+            f"image_shape={value!r} describes {int(np.prod(shape))} values per image, but X has "
+            f"{n_features} features per row"
+        )
+    return shape
+
+
+def _conv_fields(spec: dict) -> dict:
+    """``image_shape`` / ``n_blocks`` of a stored spec dict as tuples (absent in older fits: defaults)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(ModelSpec) if f.name in ("image_shape", "n_blocks")}
+    out = {}
+    for key, default in defaults.items():
+        value = spec.get(key, default)
+        out[key] = None if value is None else tuple(int(v) for v in value)
+    return out
+
+
+class BaseSDEBNN(BaseEstimator):
+    """Hyperparameters, validation, engine dispatch and the training loop's driver."""
+
+    _parameter_constraints: dict = {
+        "engine": [StrOptions({"auto", *ENGINES})],
+        "solver": [StrOptions(set(SOLVERS))],
+        "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "adjoint": ["boolean"],
+        "device": [str],
+        "dtype": [StrOptions(set(DTYPES))],
+        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "image_shape": ["array-like", None],
+        "n_blocks": ["array-like", str, Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "aug_dim": [Interval(Integral, 0, None, closed="left")],
+        "weight_drift_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "time_dependent_drift": ["boolean"],
+        "prior": [StrOptions(set(PRIORS))],
+        "diffusion": [Interval(Real, 0, None, closed="neither")],
+        "prior_std": [Interval(Real, 0, None, closed="neither")],
+        "posterior": [StrOptions(set(POSTERIORS))],
+        "stl": ["boolean"],
+        "kl_weight": [Interval(Real, 0, None, closed="left")],
+        "kl_anneal_iters": [Interval(Integral, 0, None, closed="left")],
+        "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
+        "n_predict_samples": [Interval(Integral, 1, None, closed="left"), None],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "grad_accumulation": [Interval(Integral, 1, None, closed="left")],
+        "remat": ["boolean"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        *,
+        engine="auto",
+        solver="euler",
+        n_steps=20,
+        adjoint=False,
+        device="auto",
+        dtype="float32",
+        architecture="mlp",
+        image_shape=None,
+        n_blocks=(2, 2, 2),
+        hidden_layer_sizes=(32,),
+        activation="tanh",
+        aug_dim=2,
+        weight_drift_sizes=(32,),
+        time_dependent_drift=True,
+        prior="ou",
+        diffusion=0.1,
+        prior_std=1.0,
+        posterior="sde",
+        stl=True,
+        kl_weight=1.0,
+        kl_anneal_iters=0,
+        n_mc_samples=4,
+        n_predict_samples=32,
+        likelihood=None,
+        learning_rate=1e-2,
+        lr_schedule="constant",
+        batch_size="auto",
+        max_iter=200,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        grad_accumulation=1,
+        remat=False,
+        warm_start=False,
+        verbose=0,
+        random_state=None,
+    ):
+        self.engine = engine
+        self.solver = solver
+        self.n_steps = n_steps
+        self.adjoint = adjoint
+        self.device = device
+        self.dtype = dtype
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.n_blocks = n_blocks
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.aug_dim = aug_dim
+        self.weight_drift_sizes = weight_drift_sizes
+        self.time_dependent_drift = time_dependent_drift
+        self.prior = prior
+        self.diffusion = diffusion
+        self.prior_std = prior_std
+        self.posterior = posterior
+        self.stl = stl
+        self.kl_weight = kl_weight
+        self.kl_anneal_iters = kl_anneal_iters
+        self.n_mc_samples = n_mc_samples
+        self.n_predict_samples = n_predict_samples
+        self.likelihood = likelihood
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.grad_accumulation = grad_accumulation
+        self.remat = remat
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # ---- hooks for the subclasses ---------------------------------------------------------
+    _task = "regression"
+    _likelihoods: tuple = ()
+    _default_likelihood = "gaussian"
+
+    def _encode_targets(self, y):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ---- engine and device ----------------------------------------------------------------
+    def _engine(self):
+        """The engine object for the current ``engine`` hyperparameter (lazy import)."""
+        return get_engine(self.engine)
+
+    def _resolve_device(self, engine) -> str:
+        devices = engine.available_devices()
+        if self.device == "auto":
+            return "cuda" if any(d.startswith("cuda") for d in devices) else "cpu"
+        name = self.device
+        if name.startswith("cuda") and not any(d.startswith("cuda") for d in devices):
+            raise ValueError(
+                f"device={name!r} was requested but the {engine.name} engine sees no CUDA device "
+                f"(available: {devices}); use device='cpu' or 'auto'"
+            )
+        base = name.split(":")[0]
+        if base not in {"cpu", "cuda"}:
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {name!r}")
+        return name
+
+    # ---- specs ----------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Checks that ``_parameter_constraints`` cannot express."""
+        _layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        _layer_sizes(self.weight_drift_sizes, "weight_drift_sizes")
+        if self.architecture == "conv":
+            _image_shape(self.image_shape)
+            _n_blocks(self.n_blocks)
+        likelihood = self._likelihood()
+        if likelihood not in self._likelihoods:
+            raise ValueError(f"likelihood must be one of {self._likelihoods}, got {self.likelihood!r}")
+        if self.stl and self.adjoint and self.posterior == "sde":
+            raise ValueError(
+                "stl=True needs the whole weight path, which adjoint=True does not keep; "
+                "set stl=False to train with adjoint=True"
+            )
+
+    def _likelihood(self) -> str:
+        return self._default_likelihood if self.likelihood is None else self.likelihood
+
+    def _model_spec(self, n_features: int, n_outputs: int, device: str) -> ModelSpec:
+        conv = {}
+        if self.architecture == "conv":
+            conv = dict(
+                architecture="conv",
+                image_shape=_image_shape(self.image_shape, n_features),
+                n_blocks=_n_blocks(self.n_blocks),
+            )
+        return ModelSpec(
+            **conv,
+            n_features=int(n_features),
+            n_outputs=int(n_outputs),
+            task=self._task,
+            hidden_layer_sizes=_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes"),
+            activation=self.activation,
+            aug_dim=int(self.aug_dim),
+            weight_drift_sizes=_layer_sizes(self.weight_drift_sizes, "weight_drift_sizes"),
+            time_dependent_drift=bool(self.time_dependent_drift),
+            prior=self.prior,
+            posterior=self.posterior,
+            diffusion=float(self.diffusion),
+            prior_std=float(self.prior_std),
+            solver=self.solver,
+            n_steps=int(self.n_steps),
+            adjoint=bool(self.adjoint),
+            stl=bool(self.stl),
+            likelihood=self._likelihood(),
+            dtype=self.dtype,
+            device=device,
+        )
+
+    def _train_spec(self) -> TrainSpec:
+        return TrainSpec(
+            learning_rate=float(self.learning_rate),
+            lr_schedule=self.lr_schedule,
+            batch_size=self.batch_size,
+            max_iter=int(self.max_iter),
+            n_mc_samples=int(self.n_mc_samples),
+            kl_weight=float(self.kl_weight),
+            kl_anneal_iters=int(self.kl_anneal_iters),
+            shuffle=bool(self.shuffle),
+            early_stopping=bool(self.early_stopping),
+            n_iter_no_change=int(self.n_iter_no_change),
+            tol=float(self.tol),
+            grad_accumulation=int(self.grad_accumulation),
+            remat=bool(self.remat),
+            verbose=int(self.verbose),
+        )
+
+    def _fitted_spec(self, engine) -> ModelSpec:
+        """The fitted model's spec, with the run-time fields taken from the current params.
+
+        What the network *is* (sizes, posterior, likelihood) is fixed at fit; how it is
+        computed (engine, device, dtype, solver, n_steps) may be changed with ``set_params``
+        before predicting, without refitting.
+        """
+        spec = ModelSpec(**{**self.spec_, "hidden_layer_sizes": tuple(self.spec_["hidden_layer_sizes"]),
+                            "weight_drift_sizes": tuple(self.spec_["weight_drift_sizes"]),
+                            **_conv_fields(self.spec_)})
+        return spec.replace(
+            device=self._resolve_device(engine),
+            dtype=self.dtype,
+            solver=self.solver,
+            n_steps=int(self.n_steps),
+            adjoint=bool(self.adjoint),
+        )
+
+    # ---- fitting --------------------------------------------------------------------------
+    def _fit(self, X, y):
+        self._check_params()
+        X, y = self._validate_fit_data(X, y)
+        y_enc, n_outputs = self._encode_targets(y)
+
+        engine = self._engine()
+        device = self._resolve_device(engine)
+        spec = self._model_spec(X.shape[1], n_outputs, device)
+        train = self._train_spec()
+
+        rng = check_random_state(self.random_state)
+        init_seed, train_seed, split_seed, predict_seed = (int(s) for s in rng.randint(0, _MAX_SEED, size=4))
+
+        warm = self.warm_start and hasattr(self, "params_") and self._same_structure(spec)
+        if warm:
+            params = {k: np.array(v, dtype=spec.dtype) for k, v in self.params_.items()}
+            check_params(spec, params)
+            predict_seed = self.predict_seed_
+        else:
+            params = engine.init_params(spec, init_seed)
+
+        validation_data = None
+        X_train, y_train = X, y_enc
+        if self.early_stopping:
+            X_train, y_train, validation_data = self._split_validation(X, y_enc, split_seed)
+
+        def callback(epoch, loss, val_loss):
+            if self.verbose:
+                line = f"Iteration {epoch + 1}, loss = {loss:.8f}"
+                if val_loss is not None:
+                    line += f", validation loss = {val_loss:.8f}"
+                print(line)
+            return False
+
+        params, result = engine.fit(
+            spec,
+            train,
+            params,
+            X_train.astype(spec.dtype, copy=False),
+            y_train,
+            seed=train_seed,
+            callback=callback,
+            validation_data=validation_data,
+        )
+
+        self.params_ = params
+        self.spec_ = dataclasses.asdict(spec)
+        self.engine_ = engine.name
+        self.device_ = device
+        self.predict_seed_ = predict_seed
+        prev_iter = self.n_iter_ if warm else 0
+        prev_curve = list(self.loss_curve_) if warm else []
+        self.loss_curve_ = prev_curve + [float(v) for v in result.loss_curve]
+        self.validation_scores_ = [float(v) for v in result.validation_scores] if self.early_stopping else None
+        self.best_loss_ = float(min(result.loss_curve)) if result.loss_curve else None
+        self.n_iter_ = prev_iter + int(result.n_iter)
+        if not result.converged and not result.interrupted and result.n_iter >= self.max_iter:
+            warnings.warn(
+                f"Stochastic optimiser: maximum iterations ({self.max_iter}) reached and the "
+                "optimisation has not converged yet.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def _same_structure(self, spec: ModelSpec) -> bool:
+        old = dict(self.spec_)
+        new = dataclasses.asdict(spec)
+        for key in _RUNTIME_SPEC_FIELDS:
+            old.pop(key, None)
+            new.pop(key, None)
+        old["hidden_layer_sizes"] = tuple(old["hidden_layer_sizes"])
+        old["weight_drift_sizes"] = tuple(old["weight_drift_sizes"])
+        old.update(_conv_fields(old))
+        new.update(_conv_fields(new))
+        return old == new
+
+    def _split_validation(self, X, y, seed):
+        from sklearn.model_selection import train_test_split
+
+        stratify = y if self._task == "classification" else None
+        X_tr, X_val, y_tr, y_val = train_test_split(
+            X, y, test_size=self.validation_fraction, random_state=seed, stratify=stratify
+        )
+        if X_val.shape[0] < 1 or X_tr.shape[0] < 1:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves an empty training or "
+                f"validation set for {X.shape[0]} samples"
+            )
+        return X_tr, y_tr, (X_val.astype(self.dtype, copy=False), y_val)
+
+    def _validate_fit_data(self, X, y):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    # ---- prediction helpers ---------------------------------------------------------------
+    def _validate_predict_X(self, X):
+        check_is_fitted(self, "params_")
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def _n_predict(self) -> int:
+        return int(self.n_predict_samples) if self.n_predict_samples is not None else int(self.n_mc_samples)
+
+    def _predict_samples(self, X, n_samples: int, seed: int) -> np.ndarray:
+        """Read-out values of ``n_samples`` weight paths: ``(n_samples, n_rows, n_outputs)``."""
+        engine = self._engine()
+        spec = self._fitted_spec(engine)
+        params = {k: np.asarray(v, dtype=spec.dtype) for k, v in self.params_.items()}
+        out = engine.predict_samples(spec, params, X.astype(spec.dtype), n_samples=int(n_samples), seed=int(seed))
+        return np.asarray(out, dtype=np.float64)
+
+    @staticmethod
+    def _sample_seed(random_state) -> int:
+        return int(check_random_state(random_state).randint(0, _MAX_SEED))
+
+    def weight_paths(self, n_samples=1, random_state=0):
+        """Sample posterior weight paths ``w(t)`` over the depth ``t`` in ``[0, 1]``.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of paths.
+        random_state : int, RandomState instance or None, default=0
+            Seed of the paths.
+
+        Returns
+        -------
+        paths : ndarray of shape (n_samples, n_steps + 1, n_weights)
+            The weights of the hidden-state vector field at every solver step (constant in
+            ``t`` for ``posterior="meanfield"`` and ``"point"``). For
+            ``architecture="conv"`` the last axis is every SDE block's weights, concatenated
+            in block order (each block runs over its own ``t`` in ``[0, 1]``).
+
+        Examples
+        --------
+        >>> from skbnnsde import SDEBNNRegressor
+        >>> import numpy as np
+        >>> X = np.linspace(-1, 1, 20)[:, None]; y = X.ravel() ** 2
+        >>> est = SDEBNNRegressor(max_iter=2, n_steps=4, random_state=0).fit(X, y)
+        >>> est.weight_paths(n_samples=3).shape[:2]
+        (3, 5)
+        """
+        check_is_fitted(self, "params_")
+        if not isinstance(n_samples, (Integral, np.integer)) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+        engine = self._engine()
+        spec = self._fitted_spec(engine)
+        params = {k: np.asarray(v, dtype=spec.dtype) for k, v in self.params_.items()}
+        return np.asarray(
+            engine.weight_paths(spec, params, n_samples=int(n_samples), seed=self._sample_seed(random_state)),
+            dtype=np.float64,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags

@@ -1,0 +1,130 @@
+"""Docstring fragments shared by the two estimators (one place to keep them right)."""
+
+PARAMETERS_DOC = """\
+    engine : {"auto", "jax", "torch"}, default="auto"
+        Framework that computes the model: "jax" (on ``jaxsde``) or "torch" (on
+        ``torchsde``). "auto" takes the first installed of "jax", "torch"; the choice is
+        stored in ``engine_``. A fitted model predicts on either engine after
+        ``set_params(engine=...)``.
+    solver : {"euler", "milstein", "srk", "euler_heun", "heun", "midpoint", \
+"reversible_heun"}, default="euler"
+        Fixed-step SDE method for the joint hidden-state and weight dynamics. The weight
+        noise is additive, so Ito and Stratonovich coincide; "heun", "midpoint" and "srk"
+        are more accurate per step.
+    n_steps : int, default=20
+        Number of equal solver steps over the depth ``t`` in ``[0, 1]``.
+    adjoint : bool, default=False
+        Compute gradients with the stochastic adjoint (memory constant in ``n_steps``)
+        instead of backpropagating through the solver. Needs ``stl=False``.
+    device : str, default="auto"
+        "cpu", "cuda" or "cuda:N"; "auto" uses CUDA when the engine sees a GPU. The choice
+        is stored in ``device_``.
+    dtype : {"float32", "float64"}, default="float32"
+        Floating-point precision of the computation.
+    architecture : {"mlp", "conv"}, default="mlp"
+        Network of the hidden state. "mlp": ``f_h`` is a multilayer perceptron on the
+        features (plus ``aug_dim`` zeros). "conv" (images): the rows of ``X`` are images of
+        ``image_shape``; the state (image plus ``aug_dim`` zero channels) passes through
+        stages of convolutional SDE-BNN blocks (``n_blocks``), each with weights of its own
+        following the SDE; between stages a parameter-free space-to-depth downsampling
+        (channels x4, height and width halved); then global average pooling and a linear
+        read-out.
+    image_shape : tuple of int or None, default=None
+        Shape ``(C, H, W)`` of an image, with ``C * H * W == n_features`` (rows of ``X`` are
+        images flattened in C order); ``(H, W)`` means one channel. Required by
+        ``architecture="conv"``, ignored by "mlp".
+    n_blocks : tuple of int or str, default=(2, 2, 2)
+        Number of SDE blocks in each stage of ``architecture="conv"`` (one stage per
+        entry); the string form "2-2-2" is accepted too. Ignored by "mlp".
+    hidden_layer_sizes : tuple of int, default=(32,)
+        Hidden widths of the network ``f_h`` whose weights follow the SDE (for
+        ``architecture="conv"``: channels of its hidden 3x3 convolutions).
+    activation : {"tanh", "relu", "softplus", "swish", "sigmoid", "identity"}, default="tanh"
+        Activation of ``f_h``'s hidden layers.
+    aug_dim : int, default=2
+        Number of zeros appended to the input to form the hidden state (zero channels for
+        ``architecture="conv"``).
+    weight_drift_sizes : tuple of int, default=(32,)
+        Hidden widths of the posterior weight drift ``f_w``.
+    time_dependent_drift : bool, default=True
+        Whether ``f_w`` also sees the depth ``t`` (the original code's ``inhomogeneous``).
+    prior : {"ou", "brownian"}, default="ou"
+        Prior weight SDE: Ornstein-Uhlenbeck ``dw = -w dt + diffusion dB`` or Brownian
+        ``dw = diffusion dB``.
+    diffusion : float, default=0.1
+        Constant diffusion of the weight SDEs (prior and posterior).
+    prior_std : float, default=1.0
+        Standard deviation of the Gaussian weight prior of ``posterior="meanfield"``.
+    posterior : {"sde", "meanfield", "point"}, default="sde"
+        "sde": weights follow a learned SDE (the SDE-BNN); "meanfield": a mean-field
+        Gaussian over constant weights; "point": fixed weights (a deterministic ODE-net).
+    stl : bool, default=True
+        Use the "sticking the landing" gradient estimator of the KL term, which has lower
+        variance.
+    kl_weight : float, default=1.0
+        Weight of the KL term in the ELBO (1 is the true ELBO).
+    kl_anneal_iters : int, default=0
+        Raise the KL weight linearly from 0 over this many epochs (0: no annealing).
+    n_mc_samples : int, default=4
+        Weight paths per training step (Monte Carlo samples of the ELBO).
+    n_predict_samples : int or None, default=32
+        Weight paths averaged by ``predict`` and ``predict_proba``; None uses
+        ``n_mc_samples``.
+    learning_rate : float, default=1e-2
+        Adam step size.
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        Learning-rate schedule over all training steps.
+    batch_size : int or "auto", default="auto"
+        Minibatch size; "auto" is ``min(200, n_samples)``.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    shuffle : bool, default=True
+        Shuffle the rows every epoch.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (stratified for classifiers), stop when
+        the validation loss stops improving, and restore the best parameters. Otherwise
+        training stops when the training loss stops improving by ``tol``.
+    validation_fraction : float, default=0.1
+        Fraction of the rows held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before stopping.
+    tol : float, default=1e-4
+        Minimum improvement of the monitored loss.
+    grad_accumulation : int, default=1
+        Split each minibatch into this many parts and accumulate their gradients (less
+        memory, same result).
+    remat : bool, default=False
+        Recompute solver steps in the backward pass instead of storing them (JAX engine;
+        less memory, more time).
+    warm_start : bool, default=False
+        Continue from the previous fit's parameters when the model's structure is
+        unchanged.
+    verbose : int, default=0
+        0 is silent; 1 prints the loss every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, minibatches, weight paths and the validation split. The
+        prediction seed is drawn once, at fit, so predictions are deterministic."""
+
+ATTRIBUTES_DOC = """\
+    engine_ : str
+        The engine used to fit ("jax" or "torch").
+    device_ : str
+        The device used to fit.
+    params_ : dict of str to ndarray
+        Fitted parameters, as NumPy arrays with the same names in both engines.
+    spec_ : dict
+        The fitted model's structure (sizes, posterior, likelihood), as plain values.
+    loss_curve_ : list of float
+        Mean training loss (negative ELBO per row) of every epoch.
+    validation_scores_ : list of float or None
+        Negative validation loss of every epoch when ``early_stopping=True``.
+    best_loss_ : float
+        Lowest training loss seen.
+    n_iter_ : int
+        Number of epochs run.
+    predict_seed_ : int
+        Seed of the weight paths used by ``predict``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during fit, when X has string column names."""

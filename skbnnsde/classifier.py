@@ -1,0 +1,157 @@
+"""SDEBNNClassifier: Bayesian classification with an infinitely deep (SDE) network."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
+
+from ._base import BaseSDEBNN
+from ._docs import ATTRIBUTES_DOC, PARAMETERS_DOC
+from .engines.base import CLASSIFICATION_LIKELIHOODS
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class SDEBNNClassifier(ClassifierMixin, BaseSDEBNN):
+    __doc__ = f"""Classification with an SDE Bayesian neural network (an infinitely deep BNN).
+
+    The hidden state of a continuous-depth network ``dh = f_h(t, h; w(t)) dt`` is driven by
+    weights ``w(t)`` that follow a learned SDE posterior (Xu et al., AISTATS 2022); a
+    read-out gives one logit per class. ``predict_proba`` averages the class probabilities
+    over weight paths. Labels may be of any type ``numpy.unique`` sorts (ints, strings,
+    objects).
+
+    Parameters
+    ----------
+{PARAMETERS_DOC}
+    likelihood : {{"categorical"}} or None, default=None
+        Observation model; None means ``"categorical"`` (softmax).
+
+    Attributes
+    ----------
+{ATTRIBUTES_DOC}
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    See Also
+    --------
+    SDEBNNRegressor : The same model for regression.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbnnsde import SDEBNNClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 2)); y = np.where(X[:, 0] > 0, "pos", "neg")
+    >>> clf = SDEBNNClassifier(max_iter=20, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).sum(axis=1).round(6).tolist()
+    [1.0, 1.0]
+    """
+
+    _parameter_constraints: dict = {
+        **BaseSDEBNN._parameter_constraints,
+        "likelihood": [StrOptions(set(CLASSIFICATION_LIKELIHOODS)), None],
+    }
+    _task = "classification"
+    _likelihoods = CLASSIFICATION_LIKELIHOODS
+    _default_likelihood = "categorical"
+
+    def _validate_fit_data(self, X, y):
+        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
+        check_classification_targets(y)
+        return X, y
+
+    def _encode_targets(self, y):
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"SDEBNNClassifier needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {self.classes_[0]!r}"
+            )
+        return y_idx.astype(np.int32), len(self.classes_)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the posterior over weight paths by maximising the ELBO.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs (standardise them, e.g. with a ``StandardScaler``).
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : SDEBNNClassifier
+            The fitted estimator.
+        """
+        return self._fit(X, y)
+
+    def predict_proba(self, X):
+        """Class probabilities averaged over ``n_predict_samples`` weight paths.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query points.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to 1; columns follow ``classes_``.
+        """
+        X = self._validate_predict_X(X)
+        logits = self._predict_samples(X, self._n_predict(), self.predict_seed_)
+        return _softmax(logits).mean(axis=0)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """The most probable class: ``classes_[argmax(predict_proba(X))]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query points.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels.
+        """
+        proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ is read
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def sample_posterior(self, X, n_samples=1, random_state=0):
+        """Class probabilities under sampled weight paths, one path per sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Query points.
+        n_samples : int, default=1
+            Number of weight paths.
+        random_state : int, RandomState instance or None, default=0
+            Seed of the paths.
+
+        Returns
+        -------
+        proba_samples : ndarray of shape (n_rows, n_classes, n_samples)
+            Each slice ``[:, :, s]`` is a probability table whose rows sum to 1.
+        """
+        X = self._validate_predict_X(X)
+        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+        logits = self._predict_samples(X, n_samples, self._sample_seed(random_state))
+        return np.transpose(_softmax(logits), (1, 2, 0))

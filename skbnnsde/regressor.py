@@ -1,0 +1,164 @@
+"""SDEBNNRegressor: Bayesian regression with an infinitely deep (SDE) network."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import validate_data
+
+from ._base import BaseSDEBNN
+from ._docs import PARAMETERS_DOC, ATTRIBUTES_DOC
+from .engines.base import REGRESSION_LIKELIHOODS
+
+
+class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
+    __doc__ = f"""Regression with an SDE Bayesian neural network (an infinitely deep BNN).
+
+    The hidden state of a continuous-depth network ``dh = f_h(t, h; w(t)) dt`` is driven by
+    weights ``w(t)`` that follow a learned SDE posterior (Xu et al., AISTATS 2022). The
+    target is standardised internally; the likelihood's scale is learned. Predictions
+    average over weight paths, and ``predict(X, return_std=True)`` gives the posterior
+    predictive standard deviation, which includes the learned noise.
+
+    Parameters
+    ----------
+{PARAMETERS_DOC}
+    likelihood : {{"gaussian", "laplace", "cauchy"}} or None, default=None
+        Observation model of the standardised target; None means ``"gaussian"``. Its scale
+        is learned per target. For ``"cauchy"`` the reported std combines the spread of
+        the paths with the Cauchy scale (the Cauchy has no variance).
+
+    Attributes
+    ----------
+{ATTRIBUTES_DOC}
+    y_mean_ : ndarray of shape (n_targets,)
+        Mean of the training target (undone in ``predict``).
+    y_scale_ : ndarray of shape (n_targets,)
+        Standard deviation of the training target (undone in ``predict``).
+
+    See Also
+    --------
+    SDEBNNClassifier : The same model for classification.
+    sklearn.gaussian_process.GaussianProcessRegressor : A non-parametric Bayesian regressor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbnnsde import SDEBNNRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-2, 2, size=(64, 1)); y = np.sin(X).ravel()
+    >>> est = SDEBNNRegressor(max_iter=20, random_state=0).fit(X, y)
+    >>> mean, std = est.predict(X[:3], return_std=True)
+    >>> mean.shape, bool((std > 0).all())
+    ((3,), True)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseSDEBNN._parameter_constraints,
+        "likelihood": [StrOptions(set(REGRESSION_LIKELIHOODS)), None],
+    }
+    _task = "regression"
+    _likelihoods = REGRESSION_LIKELIHOODS
+    _default_likelihood = "gaussian"
+
+    def _validate_fit_data(self, X, y):
+        X, y = validate_data(
+            self, X, y, multi_output=True, y_numeric=True, dtype=np.float64, ensure_min_samples=2
+        )
+        return X, y
+
+    def _encode_targets(self, y):
+        y2 = y.reshape(len(y), -1).astype(np.float64)
+        self._y_ndim = y.ndim
+        self.y_mean_ = y2.mean(axis=0)
+        scale = y2.std(axis=0)
+        self.y_scale_ = np.where(scale > 0, scale, 1.0)
+        return (y2 - self.y_mean_) / self.y_scale_, y2.shape[1]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the posterior over weight paths by maximising the ELBO.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs (standardise them, e.g. with a ``StandardScaler``).
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+
+        Returns
+        -------
+        self : SDEBNNRegressor
+            The fitted estimator.
+        """
+        return self._fit(X, y)
+
+    def _noise_variance(self) -> np.ndarray:
+        """Variance of the observation noise, in standardised units, per target."""
+        scale = np.exp(np.asarray(self.params_["log_scale"], dtype=np.float64))
+        if self._likelihood() == "laplace":
+            return 2.0 * scale**2
+        return scale**2
+
+    def _shape_output(self, a):
+        return a[:, 0] if self._y_ndim == 1 else a
+
+    def predict(self, X, return_std=False):
+        """Posterior predictive mean (and standard deviation) at ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query points.
+        return_std : bool, default=False
+            Also return the predictive standard deviation: the spread of the function
+            over weight paths combined with the learned observation noise.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Mean over ``n_predict_samples`` weight paths.
+        y_std : ndarray of the same shape, only when ``return_std=True``
+            Predictive standard deviation.
+        """
+        X = self._validate_predict_X(X)
+        samples = self._predict_samples(X, self._n_predict(), self.predict_seed_)
+        mean = samples.mean(axis=0) * self.y_scale_ + self.y_mean_
+        if not return_std:
+            return self._shape_output(mean)
+        var = samples.var(axis=0) + self._noise_variance()
+        std = np.sqrt(var) * self.y_scale_
+        return self._shape_output(mean), self._shape_output(std)
+
+    def sample_posterior(self, X, n_samples=1, random_state=0):
+        """Draw functions from the posterior: one weight path per sample, shared by all rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Query points.
+        n_samples : int, default=1
+            Number of functions drawn.
+        random_state : int, RandomState instance or None, default=0
+            Seed of the weight paths.
+
+        Returns
+        -------
+        y_samples : ndarray of shape (n_rows, n_samples) or (n_rows, n_targets, n_samples)
+            Function values (without observation noise), like
+            ``GaussianProcessRegressor.sample_y``.
+        """
+        X = self._validate_predict_X(X)
+        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+        samples = self._predict_samples(X, n_samples, self._sample_seed(random_state))
+        samples = samples * self.y_scale_ + self.y_mean_  # (S, n, k)
+        out = np.transpose(samples, (1, 2, 0))  # (n, k, S)
+        return out[:, 0, :] if self._y_ndim == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags

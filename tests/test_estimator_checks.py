@@ -1,0 +1,47 @@
+"""scikit-learn's estimator checks on both estimators and both engines."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ENGINE_PARAMS
+from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
+
+from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
+from skbnnsde.engines import ENGINES, is_installed
+
+#: small and quick, but able to learn the checks' toy problems
+FAST = dict(
+    n_steps=4,
+    hidden_layer_sizes=(16,),
+    weight_drift_sizes=(8,),
+    max_iter=60,
+    learning_rate=0.05,
+    n_mc_samples=2,
+    n_predict_samples=8,
+    random_state=0,
+)
+
+
+def _fast_estimators():
+    out = []
+    for name in ENGINES:
+        if is_installed(name):
+            out.append(SDEBNNRegressor(engine=name, **FAST))
+            out.append(SDEBNNClassifier(engine=name, **FAST))
+    return out
+
+
+def _expected_failed_checks(estimator):
+    return {}
+
+
+@parametrize_with_checks(_fast_estimators(), expected_failed_checks=_expected_failed_checks)
+def test_sklearn_checks_fast_config(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINE_PARAMS)
+@pytest.mark.parametrize("Estimator", [SDEBNNRegressor, SDEBNNClassifier])
+def test_check_estimator_default_config(Estimator, engine):
+    check_estimator(Estimator(engine=engine))

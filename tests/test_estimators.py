@@ -1,0 +1,323 @@
+"""Behaviour of SDEBNNRegressor and SDEBNNClassifier on each engine."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import ENGINE_PARAMS
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
+from skbnnsde.engines import is_installed
+from skbnnsde.engines.base import TrainingDivergedError
+
+SMALL = dict(n_steps=4, hidden_layer_sizes=(8,), weight_drift_sizes=(8,), max_iter=5, n_mc_samples=2,
+             n_predict_samples=6, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def reg_data():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(40, 2))
+    y = np.sin(X[:, 0]) + 0.1 * rng.normal(size=40)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def clf_data():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no").astype(object)
+    return X, y
+
+
+def reg(engine, **kw):
+    return SDEBNNRegressor(engine=engine, **{**SMALL, **kw})
+
+
+def clf(engine, **kw):
+    return SDEBNNClassifier(engine=engine, **{**SMALL, **kw})
+
+
+# ---- shapes and fitted attributes -------------------------------------------------------
+
+
+@pytest.mark.parametrize("posterior", ["sde", "meanfield", "point"])
+def test_regressor_shapes(engine_name, reg_data, posterior):
+    X, y = reg_data
+    est = reg(engine_name, posterior=posterior).fit(X, y)
+    assert est.engine_ == engine_name and est.device_ == "cpu"
+    assert est.n_features_in_ == 2 and len(est.loss_curve_) == est.n_iter_ <= 5
+    mean, std = est.predict(X[:7], return_std=True)
+    assert mean.shape == std.shape == (7,) and np.all(std > 0) and np.all(np.isfinite(mean))
+    assert est.sample_posterior(X[:7], n_samples=3).shape == (7, 3)
+    paths = est.weight_paths(n_samples=2)
+    assert paths.shape == (2, 5, est.params_["w0"].shape[0])
+    assert all(isinstance(v, np.ndarray) for v in est.params_.values())
+
+
+def test_regressor_multi_output(engine_name, reg_data):
+    X, y = reg_data
+    Y = np.column_stack([y, 2 * y + 1])
+    est = reg(engine_name).fit(X, Y)
+    mean, std = est.predict(X[:5], return_std=True)
+    assert mean.shape == std.shape == (5, 2)
+    assert est.sample_posterior(X[:5], n_samples=4).shape == (5, 2, 4)
+
+
+def test_classifier_string_labels(engine_name, clf_data):
+    X, y = clf_data
+    est = clf(engine_name).fit(X, y)
+    assert list(est.classes_) == ["no", "yes"]
+    proba = est.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert set(est.predict(X)) <= {"no", "yes"}
+    np.testing.assert_array_equal(est.predict(X), est.classes_[proba.argmax(axis=1)])
+    draws = est.sample_posterior(X[:6], n_samples=3)
+    assert draws.shape == (6, 2, 3)
+    np.testing.assert_allclose(draws.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_one_path_per_sample_shared_by_rows(engine_name, reg_data):
+    """Row chunking cannot change a path: predicting rows together or apart agrees."""
+    X, y = reg_data
+    est = reg(engine_name).fit(X, y)
+    together = est.sample_posterior(X[:6], n_samples=3, random_state=5)
+    apart = np.concatenate([est.sample_posterior(X[i : i + 1], n_samples=3, random_state=5) for i in range(6)])
+    np.testing.assert_allclose(together, apart, rtol=1e-5, atol=1e-6)
+
+
+# ---- determinism, persistence, engines -------------------------------------------------
+
+
+def test_same_random_state_same_predictions(engine_name, reg_data):
+    X, y = reg_data
+    a = reg(engine_name, random_state=3).fit(X, y).predict(X, return_std=True)
+    b = reg(engine_name, random_state=3).fit(X, y).predict(X, return_std=True)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_pickle_and_joblib_round_trip(engine_name, clf_data, tmp_path):
+    X, y = clf_data
+    est = clf(engine_name).fit(X, y)
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(est.predict_proba(X), again.predict_proba(X))
+    joblib.dump(est, tmp_path / "m.joblib")
+    np.testing.assert_array_equal(est.predict_proba(X), joblib.load(tmp_path / "m.joblib").predict_proba(X))
+    for value in vars(est).values():  # only NumPy arrays and plain values on the estimator
+        assert isinstance(value, (np.ndarray, np.generic, int, float, str, bool, list, tuple, dict, type(None)))
+
+
+@pytest.mark.skipif(not (is_installed("jax") and is_installed("torch")), reason="needs both engines")
+@pytest.mark.parametrize("posterior", ["sde", "meanfield", "point"])
+@pytest.mark.parametrize("source,target", [("jax", "torch"), ("torch", "jax")])
+def test_cross_engine_predictions(source, target, posterior, reg_data):
+    X, y = reg_data
+    est = reg(source, posterior=posterior).fit(X, y)
+    mean, std = est.predict(X, return_std=True)
+    est.set_params(engine=target)
+    mean2, std2 = est.predict(X, return_std=True)
+    np.testing.assert_allclose(mean2, mean, atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(std2, std, atol=1e-4, rtol=1e-4)
+
+
+def test_clone_and_params_round_trip():
+    est = SDEBNNRegressor(solver="heun", hidden_layer_sizes=(4, 4), diffusion=0.3)
+    params = est.get_params()
+    twin = clone(est)
+    assert twin.get_params() == params
+    twin.set_params(solver="midpoint", posterior="point")
+    assert twin.get_params()["solver"] == "midpoint" and est.get_params()["solver"] == "heun"
+
+
+@pytest.mark.parametrize("engine", ENGINE_PARAMS)
+@pytest.mark.parametrize("Estimator", [SDEBNNRegressor, SDEBNNClassifier])
+def test_pipeline_in_grid_search(engine, Estimator, reg_data, clf_data):
+    X, y = reg_data if Estimator is SDEBNNRegressor else clf_data
+    pipe = make_pipeline(StandardScaler(), Estimator(engine=engine, **SMALL))
+    step = pipe.steps[-1][0]
+    grid = {f"{step}__solver": ["euler", "heun"], f"{step}__posterior": ["sde", "point"]}
+    search = GridSearchCV(pipe, grid, cv=2, n_jobs=2).fit(X, y)
+    assert set(search.best_params_) == set(grid)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+# ---- training controls -----------------------------------------------------------------
+
+
+def test_convergence_warning_at_max_iter(engine_name, reg_data):
+    X, y = reg_data
+    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+        reg(engine_name, max_iter=2, tol=0.0, n_iter_no_change=50).fit(X, y)
+
+
+def test_early_stopping_restores_best(engine_name, reg_data):
+    X, y = reg_data
+    est = reg(engine_name, early_stopping=True, max_iter=30, n_iter_no_change=3, tol=0.0).fit(X, y)
+    assert len(est.validation_scores_) == est.n_iter_
+    assert est.n_iter_ <= 30
+
+
+def test_warm_start_continues(engine_name, reg_data):
+    X, y = reg_data
+    est = reg(engine_name, warm_start=True, max_iter=3, tol=0.0, n_iter_no_change=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+        first = dict(est.params_)
+        est.fit(X, y)
+    assert est.n_iter_ == 6 and len(est.loss_curve_) == 6
+    assert any(not np.array_equal(first[k], est.params_[k]) for k in first)
+
+
+def test_verbose_prints_progress(engine_name, reg_data, capsys):
+    X, y = reg_data
+    reg(engine_name, verbose=1, max_iter=2).fit(X, y)
+    assert "Iteration 1, loss =" in capsys.readouterr().out
+
+
+def test_keyboard_interrupt_keeps_last_good_state(engine_name, reg_data, monkeypatch):
+    X, y = reg_data
+    calls = []
+
+    def interrupting_print(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("builtins.print", interrupting_print)
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        est = reg(engine_name, verbose=1, max_iter=10).fit(X, y)
+    assert est.n_iter_ in (1, 2)
+    assert np.isfinite(est.predict(X)).all()
+
+
+def test_divergence_raises_a_clear_error(engine_name, reg_data):
+    X, y = reg_data
+    with pytest.raises(TrainingDivergedError, match="learning_rate"):
+        # linear dynamics (no saturating activation) and a huge step overflow float32 in 2 epochs
+        reg(engine_name, learning_rate=1e12, max_iter=20, activation="identity").fit(X * 1e6, y)
+
+
+def test_float64(engine_name, reg_data):
+    X, y = reg_data
+    est = reg(engine_name, dtype="float64").fit(X, y)
+    assert est.params_["w0"].dtype == np.float64
+    assert np.isfinite(est.predict(X)).all()
+
+
+# ---- bad input -------------------------------------------------------------------------
+
+BAD_PARAMS = [
+    (dict(solver="rk4"), "solver"),
+    (dict(engine="tensorflow"), "engine"),
+    (dict(device="tpu"), "device"),
+    (dict(posterior="laplace"), "posterior"),
+    (dict(n_steps=0), "n_steps"),
+    (dict(n_steps=-3), "n_steps"),
+    (dict(diffusion=0.0), "diffusion"),
+    (dict(diffusion=-1.0), "diffusion"),
+    (dict(hidden_layer_sizes=(4, 0)), "hidden_layer_sizes"),
+    (dict(likelihood="poisson"), "likelihood"),
+    (dict(stl=True, adjoint=True), "stl"),
+]
+
+
+@pytest.mark.parametrize("params,name", BAD_PARAMS)
+def test_bad_hyperparameters_name_the_parameter(params, name, reg_data):
+    X, y = reg_data
+    with pytest.raises((ValueError, TypeError), match=name):
+        SDEBNNRegressor(**{**SMALL, **params}).fit(X, y)
+
+
+def test_cuda_without_cuda_is_refused(engine_name, reg_data):
+    pytest.importorskip("torch")
+    from skbnnsde.engines import get_engine
+
+    if "cuda" in get_engine(engine_name).available_devices():
+        pytest.skip("a CUDA device is present")
+    X, y = reg_data
+    with pytest.raises(ValueError, match="device"):
+        reg(engine_name, device="cuda").fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "make_X,match",
+    [
+        (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), "NaN"),
+        (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), "infinity"),
+        (lambda X: X[:0], "0 sample"),
+        (lambda X: X[:1], "1 sample"),
+        (lambda X: X + 1j, "[Cc]omplex"),
+        (lambda X: np.array([["a", "b"]] * len(X), dtype=object), "could not convert|string"),
+        (lambda X: X[:, 0], "2D array"),
+    ],
+    ids=["nan", "inf", "empty", "one-sample", "complex", "object", "1d"],
+)
+def test_bad_X_at_fit(make_X, match, reg_data):
+    X, y = reg_data
+    Xb = make_X(X)
+    yb = y[: len(Xb)] if Xb.ndim and len(Xb) < len(y) else y
+    with pytest.raises(ValueError, match=match):
+        SDEBNNRegressor(**SMALL).fit(Xb, yb)
+
+
+def test_sparse_X_is_refused(reg_data):
+    X, y = reg_data
+    with pytest.raises(TypeError, match="[Ss]parse"):
+        SDEBNNRegressor(**SMALL).fit(sp.csr_matrix(X), y)
+
+
+def test_wrong_n_features_at_predict(engine_name, reg_data):
+    X, y = reg_data
+    est = reg(engine_name).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        est.predict(np.zeros((3, 5)))
+
+
+def test_classifier_needs_two_classes(clf_data):
+    X, _ = clf_data
+    with pytest.raises(ValueError, match="class"):
+        SDEBNNClassifier(**SMALL).fit(X, np.zeros(len(X)))
+
+
+def test_missing_engine_names_the_extra(monkeypatch, reg_data):
+    import skbnnsde.engines as engines
+
+    monkeypatch.setattr(engines, "is_installed", lambda name: False)
+    monkeypatch.setattr(engines.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImportError, match=r"skbnnsde\[torch\]"):
+        engines.resolve_engine("torch")
+
+
+def test_import_does_not_load_frameworks():
+    code = "import sys, skbnnsde, skbnnsde.metrics, skbnnsde.datasets; " \
+           "bad = [m for m in ('torch', 'jax', 'torchsde') if m in sys.modules]; print(bad); assert not bad"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("Estimator", [SDEBNNRegressor, SDEBNNClassifier])
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "sample_posterior", "weight_paths"])
+def test_unfitted_estimator_raises_not_fitted(Estimator, method):
+    from sklearn.exceptions import NotFittedError
+
+    est = Estimator()
+    if not hasattr(est, method):
+        pytest.skip(f"{Estimator.__name__} has no {method}")
+    with pytest.raises(NotFittedError):
+        if method == "weight_paths":
+            est.weight_paths(2)
+        else:
+            getattr(est, method)(np.zeros((3, 2)))
