@@ -3,19 +3,29 @@
 scikit-learn's ``GridSearchCV`` runs its fits through joblib; joblib's ``"dask"`` backend
 sends them to a dask cluster. By default this starts a ``LocalCluster`` on the loopback
 interface with one single-threaded worker process per core (and caps the math libraries'
-threads in the workers), so the workers do not oversubscribe the cores. Pass
-``--scheduler tcp://HOST:8786`` to use a cluster you started yourself.
+threads in the workers: BLAS, OpenMP, torch and XLA), so the workers do not oversubscribe
+the cores. Pass ``--scheduler tcp://HOST:8786`` to use a cluster you started yourself
+(then its workers' thread settings are yours to choose, e.g. ``dask worker --nthreads 1``
+with ``OMP_NUM_THREADS=1``). Saves a plot of the cross-validated scores (``--output``).
 
-    python examples/distributed_search.py [--scheduler ADDRESS] [--workers N] [--max-iter N]
+    python examples/distributed_search.py
+    python examples/distributed_search.py --workers 2 --max-iter 100 --output results/distributed_search.png
+    python examples/distributed_search.py --scheduler tcp://127.0.0.1:8786
+    python examples/distributed_search.py --smoke --engines torch --output /tmp/distributed_search.png
+
+``--smoke`` runs a tiny grid on a tiny budget (for tests; the numbers it prints mean nothing).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_diabetes
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -50,29 +60,71 @@ def start_client(scheduler: str | None, n_workers: int):
     return Client(cluster), cluster
 
 
+def plot_scores(search, path, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = search.cv_results_
+    labels = [f"{p['sdebnnregressor__engine']}, {p['sdebnnregressor__posterior']}" for p in res["params"]]
+    fig, ax = plt.subplots(figsize=(6, 0.4 * len(labels) + 1.5))
+    ax.barh(np.arange(len(labels)), res["mean_test_score"], xerr=res["std_test_score"], color="tab:green",
+            alpha=0.7)
+    ax.set_yticks(np.arange(len(labels)), labels, fontsize=8)
+    ax.set(xlabel="cross-validated mean test log-likelihood", title=title)
+    fig.tight_layout()
+    path = Path(path)
+    if path.is_dir() or path.suffix == "":
+        path = path / "distributed_search.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print(f"saved {path}")
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scheduler", default=None, help="address of a running dask scheduler")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="local workers")
-    parser.add_argument("--max-iter", type=int, default=50)
-    parser.add_argument("--cv", type=int, default=3)
-    parser.add_argument("--n-rows", type=int, default=300, help="rows of the diabetes data to use")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scheduler", default=None,
+                        help="address of a running dask scheduler (default: start a LocalCluster)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                        help="single-threaded local worker processes (default: the number of cores, "
+                             "%(default)s)")
+    parser.add_argument("--max-iter", "--max_iter", "--epochs", dest="max_iter", type=int, default=50,
+                        help="training epochs per fit (default: %(default)s)")
+    parser.add_argument("--cv", type=int, default=3, help="cross-validation folds (default: %(default)s)")
+    parser.add_argument("--n-rows", "--n_rows", dest="n_rows", type=int, default=300,
+                        help="rows of the diabetes data to use (default: %(default)s)")
+    parser.add_argument("--engines", nargs="+", default=None, choices=["jax", "torch"],
+                        help="engines to compare (default: every installed engine)")
+    parser.add_argument("--smoke", action="store_true", help="tiny grid and budget: for tests")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--output", default="distributed_search.png",
+                        help="PNG of the CV scores, or a folder for distributed_search.png "
+                             "(default: %(default)s)")
     args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
     import joblib
 
     X, y = load_diabetes(return_X_y=True)
-    X, y = X[: args.n_rows], y[: args.n_rows]
-    pipe = make_pipeline(StandardScaler(), SDEBNNRegressor(max_iter=args.max_iter, random_state=0))
+    n_rows, cv = (60, 2) if args.smoke else (args.n_rows, args.cv)
+    X, y = X[:n_rows], y[:n_rows]
+    reg = SDEBNNRegressor(max_iter=args.max_iter, random_state=args.seed)
+    posteriors = ["sde", "meanfield", "point"]
+    if args.smoke:
+        reg.set_params(max_iter=2, n_steps=2, hidden_layer_sizes=(4,), weight_drift_sizes=(4,),
+                       n_mc_samples=1, n_predict_samples=2)
+        posteriors = ["sde", "point"]
+    pipe = make_pipeline(StandardScaler(), reg)
     grid = {
-        "sdebnnregressor__engine": installed_engines(),
-        "sdebnnregressor__posterior": ["sde", "meanfield", "point"],
+        "sdebnnregressor__engine": args.engines or installed_engines(),
+        "sdebnnregressor__posterior": posteriors,
     }
     client, cluster = start_client(args.scheduler, args.workers)
     try:
-        print(f"dask dashboard-less cluster: {client.scheduler_info()['address']}, "
-              f"{len(client.scheduler_info()['workers'])} workers")
-        search = GridSearchCV(pipe, grid, cv=args.cv, scoring=log_likelihood_scorer, n_jobs=-1)
+        info = client.scheduler_info()
+        print(f"dask cluster (no dashboard): {info['address']}, {len(info['workers'])} workers")
+        search = GridSearchCV(pipe, grid, cv=cv, scoring=log_likelihood_scorer, n_jobs=-1)
         with joblib.parallel_backend("dask"):
             search.fit(X, y)
     finally:
@@ -80,8 +132,10 @@ def main(argv=None):
         if cluster is not None:
             cluster.close()
     for params, score in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"]):
-        print(f"{params['sdebnnregressor__engine']:6s} {params['sdebnnregressor__posterior']:10s} {score:8.3f}")
+        engine, posterior = params["sdebnnregressor__engine"], params["sdebnnregressor__posterior"]
+        print(f"{engine:6s} {posterior:10s} {score:8.3f}")
     print(f"best: {search.best_params_}  CV log-likelihood={search.best_score_:.3f}")
+    plot_scores(search, args.output, f"diabetes ({n_rows} rows), {cv}-fold CV on dask")
     return search
 
 

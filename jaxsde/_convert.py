@@ -1,7 +1,5 @@
 """Make ``f``/``g`` closure-free so custom-VJP code can differentiate all inputs."""
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np

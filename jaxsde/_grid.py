@@ -39,6 +39,7 @@ class Grid:
     index : numpy int array (n_int, m), global step index of each slot.
     mask : numpy bool array (n_int, m) or None, False on padding slots.
     t0s, t1s : arrays (n_int, m), start and end time of each slot.
+    ts_np : numpy array or None, ``ts`` when it is concrete.
     """
 
     ts: object
@@ -50,6 +51,7 @@ class Grid:
     mask: object
     t0s: object
     t1s: object
+    ts_np: object = None
 
     def flat_steps(self):
         """Return ``(t0, t1)`` arrays of shape (n_steps,) in global step order."""
@@ -59,6 +61,13 @@ class Grid:
         return self.t0s.reshape(-1)[sel], self.t1s.reshape(-1)[sel]
 
 
+def concrete(ts):
+    """NumPy value of ``ts`` or None when it is traced."""
+    if isinstance(ts, jax.core.Tracer):
+        return None
+    return _concrete(ts)
+
+
 def _concrete(ts):
     try:
         return np.asarray(ts)
@@ -66,7 +75,7 @@ def _concrete(ts):
         return None
 
 
-def make_grid(ts, dt=None, nsteps=None):
+def make_grid(ts, dt=None, nsteps=None, ts_concrete=None):
     """Build the :class:`Grid` for output times ``ts``.
 
     Examples
@@ -74,6 +83,9 @@ def make_grid(ts, dt=None, nsteps=None):
     >>> import jax.numpy as jnp
     >>> make_grid(jnp.array([0., 1.]), nsteps=4).n_steps
     4
+
+    ``ts_concrete`` is a NumPy copy of ``ts`` when the caller has one (``ts``
+    given as a list or NumPy array and converted inside a trace).
     """
     if ts.ndim != 1 or ts.shape[0] < 2:
         raise ValueError(f"ts must be a 1-D array with at least 2 entries, got shape {ts.shape}")
@@ -88,7 +100,7 @@ def make_grid(ts, dt=None, nsteps=None):
                 f"nsteps must be a positive multiple of len(ts) - 1 = {n_int}, got {nsteps}")
         m = nsteps // n_int
     elif dt is not None:
-        cts = _concrete(ts)
+        cts = ts_concrete if ts_concrete is not None else _concrete(ts)
         if cts is None:
             raise ValueError("dt requires concrete (non-traced) ts; pass nsteps instead")
         dt = float(dt)
@@ -128,5 +140,7 @@ def make_grid(ts, dt=None, nsteps=None):
     t0s = jnp.where(jnp.asarray(f0 == 1.0), ts[1:, None], t0s)
     t1s = jnp.where(jnp.asarray(f1 == 1.0), ts[1:, None], t1s)
     t0s = jnp.where(jnp.asarray(f0 == 0.0), ts[:-1, None], t0s)
+    if ts_concrete is None:
+        ts_concrete = concrete(ts)
     return Grid(ts=ts, n_int=n_int, m=m, counts=counts, n_steps=n_steps, index=index,
-                mask=mask, t0s=t0s, t1s=t1s)
+                mask=mask, t0s=t0s, t1s=t1s, ts_np=ts_concrete)

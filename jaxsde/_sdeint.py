@@ -2,8 +2,9 @@
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from ._grid import make_grid
+from ._grid import concrete, make_grid
 from ._integrate import forward_solve
 from ._noise import make_noise
 from ._terms import NOISE_TYPES, Terms, canonical_sde_type
@@ -13,6 +14,17 @@ from .solvers import check_supported, get_solver
 __all__ = ["sdeint", "sdeint_ito", "sdeint_ito_fixed_grid", "sdeint_strat", "ADJOINTS"]
 
 ADJOINTS = ("backprop", "stochastic", "reversible")
+
+
+def _as_times(ts):
+    """``(ts as a float jax array, NumPy copy or None when traced)``."""
+    ts_np = concrete(ts)
+    ts = jnp.asarray(ts)
+    if not jnp.issubdtype(ts.dtype, jnp.floating):
+        ts = ts.astype(jnp.zeros(()).dtype)
+    if ts_np is not None:
+        ts_np = np.asarray(ts_np, dtype=np.float64)
+    return ts, ts_np
 
 
 def _noise_structure(g, y0, yl, t0, args, noise_type):
@@ -58,14 +70,19 @@ def sdeint(f, g, y0, ts, key=None, args=None, *, sde_type="ito", noise_type="dia
         is integrated as an ODE); the noise acts element-wise, ``g * dW``.
         For ``"general"``, ``y`` must be one array and ``g`` returns shape
         ``(*y.shape, m)``; the noise is ``g @ dW`` with ``dW`` of shape ``(m,)``.
+        A ``g`` returning None for every leaf makes the equation an ODE (any
+        method and ``sde_type`` then).
     y0 : pytree of arrays
         Initial state at ``ts[0]``.
     ts : array (n,), n >= 2, increasing
-        Output times. The result holds the state at every entry.
+        Output times. The result holds the state at every entry; every
+        interval ``[ts[i], ts[i+1]]`` ends exactly at ``ts[i+1]``.
     key : PRNG key, optional
         Source of the Brownian motion (needed unless ``bm`` is given). Noise
         leaf ``i`` (among the non-None leaves of ``g``) uses
-        ``fold_in(key, i)``, so its path does not depend on other leaves.
+        its own key (``key`` itself for the first), so its path does not
+        depend on the other leaves; :func:`jaxsde.grid_increments` returns
+        exactly these increments.
     args : pytree, optional
         Passed to ``f`` and ``g``; differentiable.
     sde_type : {"ito", "stratonovich"} ("strat" is accepted)
@@ -76,7 +93,8 @@ def sdeint(f, g, y0, ts, key=None, args=None, *, sde_type="ito", noise_type="dia
         ``reversible_heun``.
     dt : float, optional
         Split interval ``[ts[i], ts[i+1]]`` into ``ceil(width / dt)`` equal
-        steps; ``ts`` must then be concrete (not traced).
+        steps; ``ts`` must then be concrete (a list or NumPy array works
+        inside ``jit``; a traced array does not).
     nsteps : int, optional
         Total number of steps; must be a multiple of ``len(ts) - 1``; each
         interval gets ``nsteps // (len(ts) - 1)`` equal steps. ``ts`` may be
@@ -87,14 +105,25 @@ def sdeint(f, g, y0, ts, key=None, args=None, *, sde_type="ito", noise_type="dia
         Brownian path (memory O(1) in the number of steps);
         ``"reversible"`` (only ``method="reversible_heun"``) gives the exact
         gradient of the discrete solve by reconstructing states backward.
+        Under both adjoints, ``ts`` and injected increments get zero
+        cotangents (use ``"backprop"`` to differentiate w.r.t. ``ts``).
     bm : GridIncrements or VirtualBrownianTree, optional
         Brownian motion to use instead of sampling from ``key``.
     checkpoint : bool
-        With ``"backprop"``, wrap each step in ``jax.checkpoint``.
+        With ``"backprop"``, wrap each step in ``jax.checkpoint`` (recompute
+        the step's intermediates on the backward pass); ignored otherwise.
 
     Returns
     -------
     pytree like ``y0`` whose leaves have a leading axis ``len(ts)``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown or unsupported method / ``sde_type`` / ``noise_type`` /
+        ``adjoint`` combination (the message names the supported ones), a
+        step grid that ``nsteps``/``dt`` cannot make, or Brownian input of
+        the wrong shape.
 
     Examples
     --------
@@ -109,21 +138,19 @@ def sdeint(f, g, y0, ts, key=None, args=None, *, sde_type="ito", noise_type="dia
     sde_type = canonical_sde_type(sde_type)
     if noise_type not in NOISE_TYPES:
         raise ValueError(f"noise_type must be one of {NOISE_TYPES}, got {noise_type!r}")
-    check_supported(solver, sde_type, noise_type)
     if adjoint not in ADJOINTS:
         raise ValueError(f"adjoint must be one of {ADJOINTS}, got {adjoint!r}")
     if adjoint == "reversible" and solver.name != "reversible_heun":
         raise ValueError("adjoint='reversible' requires method='reversible_heun', "
                          f"got method={solver.name!r}")
-    ts = jnp.asarray(ts)
-    if not jnp.issubdtype(ts.dtype, jnp.floating):
-        ts = ts.astype(jnp.zeros(()).dtype)
-    grid = make_grid(ts, dt=dt, nsteps=nsteps)
+    ts, ts_np = _as_times(ts)
+    grid = make_grid(ts, dt=dt, nsteps=nsteps, ts_concrete=ts_np)
     yl, treedef = jax.tree_util.tree_flatten(y0)
     yl = [jnp.asarray(y) for y in yl]
     yl = [y if jnp.issubdtype(y.dtype, jnp.inexact) else y.astype(jnp.zeros(()).dtype) for y in yl]
     y0 = jax.tree_util.tree_unflatten(treedef, yl)
     noise_idx, specs = _noise_structure(g, y0, yl, ts[0], args, noise_type)
+    check_supported(solver, sde_type, noise_type, has_noise=bool(noise_idx))
     noise = make_noise(key, bm, specs, grid, solver.needs_levy, solver.name)
     terms = Terms(f, g, treedef, len(yl), noise_idx, noise_type, sde_type)
     if adjoint == "backprop":
@@ -137,12 +164,49 @@ def sdeint(f, g, y0, ts, key=None, args=None, *, sde_type="ito", noise_type="dia
     return jax.tree_util.tree_unflatten(treedef, outs)
 
 
+_WRAPPER_PARAMS = """
+    Parameters
+    ----------
+    f, g : callable ``(y, t, args)``
+        Drift and diffusion, as in :func:`sdeint`.
+    y0 : pytree of arrays
+    ts : array (n,)
+        Output times.
+    rng : PRNG key
+        Source of the Brownian motion (None with ``bm=...``).
+    args : pytree, optional
+    method : str
+        See :data:`jaxsde.METHODS`.
+    **kwargs
+        Any other keyword of :func:`sdeint` (``noise_type``, ``nsteps``,
+        ``dt``, ``bm``, ``adjoint``, ...).
+
+    Returns
+    -------
+    pytree like ``y0`` with a leading axis ``len(ts)``.
+"""
+
+
 def sdeint_ito_fixed_grid(f, g, y0, ts, rng, args=None, method="euler_maruyama", **kwargs):
-    """Ito solve differentiated by backprop through the scan (original API).
+    kwargs.setdefault("adjoint", "backprop")
+    return sdeint(f, g, y0, ts, rng, args, sde_type="ito", method=method, **kwargs)
+
+
+def sdeint_ito(f, g, y0, ts, rng, args=None, method="milstein", **kwargs):
+    kwargs.setdefault("adjoint", "stochastic")
+    return sdeint(f, g, y0, ts, rng, args, sde_type="ito", method=method, **kwargs)
+
+
+def sdeint_strat(f, g, y0, ts, rng, args=None, method="midpoint", **kwargs):
+    kwargs.setdefault("adjoint", "stochastic")
+    return sdeint(f, g, y0, ts, rng, args, sde_type="stratonovich", method=method, **kwargs)
+
+
+sdeint_ito_fixed_grid.__doc__ = """Ito solve differentiated by backprop through the scan (original API).
 
     Equivalent to ``sdeint(f, g, y0, ts, rng, args, sde_type="ito",
     method=method, adjoint="backprop", **kwargs)``.
-
+""" + _WRAPPER_PARAMS + """
     Examples
     --------
     >>> import jax, jax.numpy as jnp
@@ -150,17 +214,14 @@ def sdeint_ito_fixed_grid(f, g, y0, ts, rng, args=None, method="euler_maruyama",
     ...                            jnp.ones(2), jnp.linspace(0., 1., 11), jax.random.PRNGKey(0), None)
     >>> ys.shape
     (11, 2)
-    """
-    kwargs.setdefault("adjoint", "backprop")
-    return sdeint(f, g, y0, ts, rng, args, sde_type="ito", method=method, **kwargs)
+"""
 
-
-def sdeint_ito(f, g, y0, ts, rng, args=None, method="milstein", **kwargs):
-    """Ito solve with the stochastic adjoint (O(1) memory gradients; original API).
+sdeint_ito.__doc__ = """Ito solve with the stochastic adjoint (O(1) memory gradients; original API).
 
     Equivalent to ``sdeint(f, g, y0, ts, rng, args, sde_type="ito",
-    method=method, adjoint="stochastic", **kwargs)``.
-
+    method=method, adjoint="stochastic", **kwargs)``; the default method is
+    Milstein (strong order 1 for diagonal noise).
+""" + _WRAPPER_PARAMS + """
     Examples
     --------
     >>> import jax, jax.numpy as jnp
@@ -168,17 +229,14 @@ def sdeint_ito(f, g, y0, ts, rng, args=None, method="milstein", **kwargs):
     ...                 jnp.ones(2), jnp.linspace(0., 1., 11), jax.random.PRNGKey(0), None)
     >>> ys.shape
     (11, 2)
-    """
-    kwargs.setdefault("adjoint", "stochastic")
-    return sdeint(f, g, y0, ts, rng, args, sde_type="ito", method=method, **kwargs)
+"""
 
-
-def sdeint_strat(f, g, y0, ts, rng, args=None, method="midpoint", **kwargs):
-    """Stratonovich solve with the stochastic adjoint by default.
+sdeint_strat.__doc__ = """Stratonovich solve, with the stochastic adjoint by default.
 
     Equivalent to ``sdeint(f, g, y0, ts, rng, args, sde_type="stratonovich",
-    method=method, adjoint="stochastic", **kwargs)``.
-
+    method=method, adjoint="stochastic", **kwargs)``; pass
+    ``method="reversible_heun", adjoint="reversible"`` for exact gradients.
+""" + _WRAPPER_PARAMS + """
     Examples
     --------
     >>> import jax, jax.numpy as jnp
@@ -186,6 +244,4 @@ def sdeint_strat(f, g, y0, ts, rng, args=None, method="midpoint", **kwargs):
     ...                   jnp.ones(2), jnp.linspace(0., 1., 11), jax.random.PRNGKey(0), None)
     >>> ys.shape
     (11, 2)
-    """
-    kwargs.setdefault("adjoint", "stochastic")
-    return sdeint(f, g, y0, ts, rng, args, sde_type="stratonovich", method=method, **kwargs)
+"""

@@ -9,10 +9,13 @@ sigma_j`` for Ito SDEs, the Ito-Stratonovich correction),::
     da   = -a . db/dy dt - a . dsigma/dy o dW
     da_p = -a . db/dp dt - a . dsigma/dp o dW
 
-integrated from ``ts[-1]`` to ``ts[0]`` with the midpoint rule together with
-``y`` itself. At every output time ``ts[i]`` the reconstructed ``y`` is reset
-to the stored forward value and the output cotangent ``dL/dy(ts[i])`` is
-added to ``a`` (so cotangents of every ``ts`` entry are propagated).
+integrated from ``ts[-1]`` to ``ts[0]`` together with ``y`` itself: with the
+midpoint rule for additive noise (second order in the drift) and with
+Euler--Heun otherwise (one VJP of the drift per step; strong order 1 for the
+commutative augmented system of diagonal noise). At every output time
+``ts[i]`` the reconstructed ``y`` is reset to the stored forward value and the
+output cotangent ``dL/dy(ts[i])`` is added to ``a`` (so cotangents of every
+``ts`` entry are propagated).
 Gradients flow to ``y0``, to float leaves of ``args`` and to float values
 ``f``/``g`` close over. Cotangents for ``ts`` and for injected increments are
 returned as zero.
@@ -58,18 +61,66 @@ def _aug_field(terms, y, a, t, h, dW, p):
     return dy, neg(gy), neg(gp)
 
 
+def _vjp_drift(terms, y, a, t, h, p):
+    """``(b h, -a . d(b h)/dy, -a . d(b h)/dp)`` for the Stratonovich drift ``b``."""
+    def phi(yy, pp):
+        return [bi * h.astype(bi.dtype) for bi in terms.strat_drift(t, yy, pp)]
+
+    dy, vjp_fn = jax.vjp(phi, list(y), p)
+    gy, gp = vjp_fn(list(a))
+    neg = lambda x: jax.tree_util.tree_map(jnp.negative, x)
+    return dy, neg(gy), neg(gp)
+
+
+def _vjp_noise(terms, y, a, t, dW, p):
+    """``(sigma dW, -a . d(sigma dW)/dy, -a . d(sigma dW)/dp)``; None on noise-free leaves."""
+    def phi(yy, pp):
+        return terms.diffusion_prod(t, yy, pp, dW)
+
+    dy, vjp_fn = jax.vjp(phi, list(y), p)
+    gy, gp = vjp_fn([None if d is None else ai for d, ai in zip(dy, a)])
+    neg = lambda x: jax.tree_util.tree_map(jnp.negative, x)
+    return dy, neg(gy), neg(gp)
+
+
+def _midpoint_step(terms, y, a, ap, t1, h, dWb, p):
+    """Midpoint step of the augmented system (additive noise: second order in the drift)."""
+    dy1, da1, dp1 = _aug_field(terms, y, a, t1, h, dWb, p)
+    ym = lin(y, (0.5, dy1))
+    am = lin(a, (0.5, da1))
+    dy2, da2, dp2 = _aug_field(terms, ym, am, t1 + 0.5 * h, h, dWb, p)
+    return lin(y, (None, dy2)), lin(a, (None, da2)), jax.tree_util.tree_map(jnp.add, ap, dp2)
+
+
+def _euler_heun_step(terms, y, a, ap, t1, h, dWb, p):
+    """Euler--Heun step of the augmented system: the drift (and its VJP, the costly part
+    when ``f`` is a network) once, the diffusion at the start and at the predictor."""
+    t0 = t1 + h
+    by, ba, bp = _vjp_drift(terms, y, a, t1, h, p)
+    sy, sa, sp = _vjp_noise(terms, y, a, t1, dWb, p)
+    sy2, sa2, sp2 = _vjp_noise(terms, lin(y, (None, sy)), lin(a, (None, sa)), t0, dWb, p)
+    return (lin(y, (None, by), (0.5, sy), (0.5, sy2)),
+            lin(a, (None, ba), (0.5, sa), (0.5, sa2)),
+            jax.tree_util.tree_map(lambda u, v, w, z: u + v + 0.5 * (w + z), ap, bp, sp, sp2))
+
+
 def _backward_step(terms, noise, grid, i, j, xn, carry, p):
+    """One step of the augmented Stratonovich SDE from ``t1`` back to ``t0``.
+
+    Additive noise (the adjoint ``a`` then has no noise term): the midpoint rule, second
+    order in the drift. Diagonal and general noise: Euler--Heun, one drift VJP per step
+    instead of two; strong order 1 for commutative noise (the augmented system of a
+    diagonal-noise SDE is commutative), like midpoint.
+    """
     y, a, ap = carry
     t0, t1, k, mask = slot_times(grid, i, j)
     dW, _ = step_noise(noise, xn, k, t0, t1)
     dWb = [-w for w in dW]
     h = t0 - t1
-    dy1, da1, dp1 = _aug_field(terms, y, a, t1, h, dWb, p)
-    ym = lin(y, (0.5, dy1))
-    am = lin(a, (0.5, da1))
-    dy2, da2, dp2 = _aug_field(terms, ym, am, t1 + 0.5 * h, h, dWb, p)
-    new = (lin(y, (None, dy2)), lin(a, (None, da2)),
-           jax.tree_util.tree_map(jnp.add, ap, dp2))
+    if terms.noise_type == "additive" or not terms.noise_idx:
+        new = _midpoint_step(terms, y, a, ap, t1, h, dWb, p)
+    else:
+        new = _euler_heun_step(terms, y, a, ap, t1, h, dWb, p)
     if mask is not None:
         new = where_list(mask, new, carry)
     return new

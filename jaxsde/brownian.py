@@ -6,9 +6,10 @@ forward and backward, whatever the order of the queries.
 
 * Grid increments (used by :func:`jaxsde.sdeint` when ``key`` is given):
   step ``k`` of noise leaf ``i`` is
-  ``sqrt(t_{k+1} - t_k) * normal(fold_in(fold_in(key, i), k))``; the
-  space-time Levy area (for ``srk``) is
-  ``sqrt((t_{k+1} - t_k) / 12) * normal(fold_in(fold_in(fold_in(key, i), k), 1))``.
+  ``sqrt(t_{k+1} - t_k) * normal(fold_in(leaf_key(key, i), k))`` (the leaf
+  key is ``key`` for leaf 0, see :func:`leaf_key`); the space-time Levy
+  area (for ``srk``/``shark``) is
+  ``sqrt((t_{k+1} - t_k) / 12) * normal(fold_in(fold_in(leaf_key(key, i), k), 1))``.
   Increments are exact and cost one normal draw per step (no tree descent).
   :func:`grid_increments` returns exactly the increments ``sdeint`` samples.
 * :class:`VirtualBrownianTree`: ``W(t)`` at arbitrary times from a dyadic
@@ -22,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._grid import make_grid
+from ._grid import concrete, make_grid
 
 __all__ = ["GridIncrements", "VirtualBrownianTree", "grid_increments"]
 
@@ -85,18 +86,35 @@ def _normalise_shapes(shape, dtype):
 
 
 def leaf_key(key, i):
-    """Key of noise leaf ``i`` (independent of the other leaves' shapes)."""
-    return jax.random.fold_in(key, i)
+    """Key of noise leaf ``i``: ``key`` itself for leaf 0, else ``fold_in(key, 2**32 - i)``.
+
+    Independent of the other leaves' shapes. Step ``k`` of a leaf uses
+    ``fold_in(leaf_key, k)``; the leaf keys sit at the top of the uint32 range, away
+    from the step indices, so no leaf key is another leaf's step key.
+    """
+    if i == 0:
+        return key
+    return jax.random.fold_in(key, np.uint32(2 ** 32 - i))
+
+
+def _normal(key, shape, dtype):
+    """Standard normals of ``shape``, drawn flat and reshaped.
+
+    Same values as ``jax.random.normal(key, shape)``, but a flat draw compiles several
+    times faster for multi-dimensional shapes (XLA otherwise constant-folds the
+    N-D counter array of the partitionable threefry).
+    """
+    return jax.random.normal(key, (math.prod(shape),), dtype).reshape(shape)
 
 
 def sample_step(lkey, k, h, shape, dtype, levy):
     """Increment (and Levy area when ``levy``) of step ``k`` of length ``h``."""
     skey = jax.random.fold_in(lkey, k)
     h = jnp.asarray(h).astype(dtype)
-    dW = jnp.sqrt(h) * jax.random.normal(skey, shape, dtype)
+    dW = jnp.sqrt(h) * _normal(skey, shape, dtype)
     if not levy:
         return dW, None
-    H = jnp.sqrt(h / 12) * jax.random.normal(jax.random.fold_in(skey, 1), shape, dtype)
+    H = jnp.sqrt(h / 12) * _normal(jax.random.fold_in(skey, 1), shape, dtype)
     return dW, H
 
 
@@ -117,7 +135,7 @@ def grid_increments(key, ts, shape, *, dt=None, nsteps=None, levy_area=False, dt
         Output grid, with the same ``dt``/``nsteps`` convention as ``sdeint``.
     shape : tuple of int, or pytree of ``jax.ShapeDtypeStruct``/arrays
         Noise shape (one leaf) or noise leaves (leaf ``i`` uses key
-        ``fold_in(key, i)``, as in ``sdeint``).
+        ``leaf_key(key, i)``, as in ``sdeint``).
     levy_area : bool
         Also sample the space-time Levy area ``H`` (needed by ``srk``).
     dtype : dtype, optional
@@ -136,10 +154,12 @@ def grid_increments(key, ts, shape, *, dt=None, nsteps=None, levy_area=False, dt
     >>> inc.dW.shape
     (8, 2)
     """
+    ts_np = concrete(ts)
     ts = jnp.asarray(ts)
     if not jnp.issubdtype(ts.dtype, jnp.floating):
         ts = ts.astype(jnp.zeros(()).dtype)
-    grid = make_grid(ts, dt=dt, nsteps=nsteps)
+    grid = make_grid(ts, dt=dt, nsteps=nsteps,
+                     ts_concrete=None if ts_np is None else np.asarray(ts_np, np.float64))
     t0, t1 = grid.flat_steps()
     hs = t1 - t0
     specs, treedef = _normalise_shapes(shape, dtype)
@@ -182,7 +202,7 @@ class VirtualBrownianTree:
         tree must be static).
     shape : tuple of int or pytree of ``jax.ShapeDtypeStruct``
         Noise shape, or one leaf per noise leaf of the SDE (leaf ``i`` uses
-        ``fold_in(key, i)``).
+        ``leaf_key(key, i)``).
     key : PRNG key
     tol : float
         Resolution: cells are at most ``tol`` wide. Use at most the
@@ -256,14 +276,14 @@ class VirtualBrownianTree:
         if jnp.issubdtype(lkey.dtype, jax.dtypes.prng_key):
             lkey = jax.random.key_data(lkey)
         k_root, k_end = jax.random.split(lkey)
-        w1 = jnp.sqrt(t1 - t0) * jax.random.normal(k_end, shape, dtype)
+        w1 = jnp.sqrt(t1 - t0) * _normal(k_end, shape, dtype)
         w0 = jnp.zeros(shape, dtype)
 
         def body(_, st):
             l, r, wl, wr, k = st
             mid = l + (r - l) / 2
             kl, kr, km = jax.random.split(k, 3)
-            wm = (wl + wr) / 2 + jnp.sqrt((r - l) / 4) * jax.random.normal(km, shape, dtype)
+            wm = (wl + wr) / 2 + jnp.sqrt((r - l) / 4) * _normal(km, shape, dtype)
             left = t <= mid
             return (jnp.where(left, l, mid), jnp.where(left, mid, r),
                     jnp.where(left, wl, wm), jnp.where(left, wm, wr),
@@ -276,7 +296,7 @@ class VirtualBrownianTree:
         width = r - l
         mean = wl + (t - l) / width * (wr - wl)
         std = jnp.sqrt(jnp.maximum((t - l) * (r - t) / width, 0))
-        return mean + std * jax.random.normal(kt, shape, dtype)
+        return mean + std * _normal(kt, shape, dtype)
 
     def _eval_leaves(self, ts):
         """List over noise leaves of W at the times ``ts`` (leading axis)."""

@@ -59,7 +59,9 @@ def _n_blocks(value) -> tuple:
         try:
             value = tuple(int(part) for part in value.split("-"))
         except ValueError:
-            raise ValueError(f'n_blocks must be a tuple of positive ints or a string like "2-2-2", got {value!r}') from None
+            raise ValueError(
+                f'n_blocks must be a tuple of positive ints or a string like "2-2-2", got {value!r}'
+            ) from None
     blocks = _layer_sizes(value, "n_blocks")
     if not blocks:
         raise ValueError(f"n_blocks must name at least one stage, got {value!r}")

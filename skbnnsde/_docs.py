@@ -27,8 +27,8 @@ PARAMETERS_DOC = """\
         ``image_shape``; the state (image plus ``aug_dim`` zero channels) passes through
         stages of convolutional SDE-BNN blocks (``n_blocks``), each with weights of its own
         following the SDE; between stages a parameter-free space-to-depth downsampling
-        (channels x4, height and width halved); then global average pooling and a linear
-        read-out.
+        (channels x4, height and width halved); then a linear read-out of the flattened
+        state.
     image_shape : tuple of int or None, default=None
         Shape ``(C, H, W)`` of an image, with ``C * H * W == n_features`` (rows of ``X`` are
         images flattened in C order); ``(H, W)`` means one channel. Required by

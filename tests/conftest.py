@@ -6,7 +6,9 @@ import os
 
 import pytest
 
-from skbnnsde.engines import ENGINES, is_installed
+from engine_params import ENGINE_PARAMS, engine_param  # noqa: F401  (re-exported)
+
+from skbnnsde.engines import is_installed
 
 # Tests run on the CPU unless a test asks for a GPU; keep XLA from grabbing all memory.
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
@@ -35,20 +37,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
-
-
-def engine_param(name: str):
-    """A pytest param for engine ``name`` that skips, with a reason, when it is not installed."""
-    return pytest.param(
-        name,
-        marks=pytest.mark.skipif(
-            not is_installed(name), reason=f"engine {name!r} not installed (pip install 'skbnnsde[{name}]')"
-        ),
-        id=name,
-    )
-
-
-ENGINE_PARAMS = [engine_param(name) for name in ENGINES]
 
 
 @pytest.fixture(params=ENGINE_PARAMS)

@@ -1,7 +1,7 @@
 """A plain NumPy reference of the SDE-BNN (Euler steps), written from engines/base.py's math.
 
 Both architectures: ``forward_euler`` dispatches to ``forward_euler_conv`` for
-``architecture="conv"`` (literal concat-time convolutions, squeeze, average pooling).
+``architecture="conv"`` (literal concat-time convolutions, squeeze, flattened read-out).
 
 The engines are checked against it and against each other (tests/test_engine_parity.py).
 """
@@ -157,6 +157,6 @@ def forward_euler_conv(spec: ModelSpec, params: dict, X: np.ndarray, noise: dict
                     w = w + (prior + u) * dt + spec.diffusion * np.sqrt(dt) * noise["z"][s, step, lo:hi]
                 h = h + dh * dt
         finals.append(h)
-        outs.append(h.mean(axis=(2, 3)) @ params["readout.W"] + params["readout.b"])
+        outs.append(h.reshape(h.shape[0], -1) @ params["readout.W"] + params["readout.b"])
         kls.append(kl)
     return np.stack(outs), np.array(kls), np.stack(finals)

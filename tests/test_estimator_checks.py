@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ENGINE_PARAMS
+from engine_params import ENGINE_PARAMS
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
 from skbnnsde import SDEBNNClassifier, SDEBNNRegressor

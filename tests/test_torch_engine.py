@@ -531,49 +531,38 @@ def test_cuda_matches_cpu():
 # ---- sticking the landing ---------------------------------------------------------------------
 
 
-def _drift_grad_samples(spec, params, X, y, *, stl, n_seeds):
-    grads = []
-    for seed in range(n_seeds):
-        p = to_tensors(spec, params, requires_grad=True)
-        noise = draw_noise(spec, 1, torch.Generator().manual_seed(seed), "cpu")
-        elbo_loss(spec, p, X, y, noise, kl_factor=1.0, n_train=1, stl=stl).backward()
-        grads.append(torch.cat([v.grad.ravel() for k, v in p.items() if k.startswith("drift.")]).numpy())
-    return np.stack(grads)
-
-
-def test_stl_reduces_drift_gradient_variance():
-    spec = make_spec("sde", dtype="float64", n_steps=8, diffusion=0.5, activation="tanh")
-    params = perturbed(spec, scale=0.3)  # move the drift away from its zero initialisation
-    X = torch.as_tensor(np.random.default_rng(0).normal(size=(4, 3)))
-    y = torch.as_tensor(np.random.default_rng(1).normal(size=(4, 2)))
-    plain = _drift_grad_samples(spec, params, X, y, stl=False, n_seeds=48)
-    sticky = _drift_grad_samples(spec, params, X, y, stl=True, n_seeds=48)
-    var_plain, var_stl = plain.var(0).sum(), sticky.var(0).sum()
-    print(f"drift-gradient variance: plain {var_plain:.4g}, stl {var_stl:.4g}, ratio {var_stl / var_plain:.3f}")
-    assert var_stl < var_plain
-    # both estimate the same gradient: the means agree within a few standard errors
-    se = np.sqrt((plain.var(0) + sticky.var(0)) / len(plain))
-    assert np.mean(np.abs(plain.mean(0) - sticky.mean(0)) < 4 * se + 1e-12) > 0.95
+# The variance of the STL estimator is tested in tests/test_stl.py, for both engines, on a
+# problem where the claim is a theorem (zero variance at the optimum) and at fitted parameters:
+# at arbitrary parameters STL need not beat the plain estimator.
 
 
 def test_stl_gradient_penalises_the_drift():
-    """With only the KL in the loss, gradient descent on the STL objective shrinks the drift."""
+    """With only the KL in the loss, gradient descent on the STL objective shrinks the drift.
+
+    The live drift parameters in ``0.5 ∫ ||u||² dt`` are what penalise the drift: with them
+    frozen too, the gradient would ignore the size of ``u``. The step size comes from the
+    curvature: in the drift's last layer the KL's Hessian is about ``E[a aᵀ] / sigma²``
+    (``a`` the tanh hidden units and a 1, ``|a|² <= width + 1``), and a gradient step past
+    ``2 / curvature`` diverges; ``lr = 0.5 sigma² / (width + 1)`` keeps ``lr * curvature <= 0.5``.
+    """
     spec = make_spec("sde", dtype="float64", n_steps=6)
     params = perturbed(spec, scale=0.3)
-    X = torch.zeros(2, 3)
+    lr = 0.5 * spec.diffusion**2 / (spec.weight_drift_sizes[-1] + 1)
+    X = torch.zeros(2, 3, dtype=torch.float64)
     p = to_tensors(spec, params, requires_grad=True)
-    kl_before = None
+    evaluation = draw_noise(spec, 16, torch.Generator().manual_seed(1000), "cpu")
+    with torch.no_grad():
+        _, kl_before = solve(spec, p, X, **evaluation)
     for seed in range(30):
         noise = draw_noise(spec, 4, torch.Generator().manual_seed(seed), "cpu")
-        _, kl = solve(spec, p, X.double(), **noise, stl=True)
+        _, kl = solve(spec, p, X, **noise, stl=True)
         kl.mean().backward()
         with torch.no_grad():
-            if kl_before is None:
-                _, kl_before = solve(spec, p, X.double(), **noise)
             for k, v in p.items():
                 if k.startswith("drift."):
-                    v -= 0.05 * v.grad
+                    v -= lr * v.grad
                 v.grad = None
     with torch.no_grad():
-        _, kl_after = solve(spec, p, X.double(), **draw_noise(spec, 4, torch.Generator().manual_seed(0), "cpu"))
-    assert kl_after.mean() < 0.5 * kl_before.mean()
+        _, kl_after = solve(spec, p, X, **evaluation)
+    assert torch.isfinite(kl_after).all()
+    assert kl_after.mean() < 0.25 * kl_before.mean()

@@ -1,4 +1,4 @@
-"""Image classification with an SDE-BNN on the JAX engine (the paper's MNIST/CIFAR-10 setup).
+r"""Image classification with an SDE-BNN on the JAX engine (the paper's MNIST/CIFAR-10 setup).
 
 Fits ``SDEBNNClassifier(engine="jax")`` on images, prints the test accuracy, negative
 log-likelihood (NLL) and expected calibration error (ECE), and saves a reliability
@@ -20,9 +20,11 @@ each one sets.
 
     python examples/jax/sdebnn_classification.py
     python examples/jax/sdebnn_classification.py --arch mlp --max-iter 30
-    python examples/jax/sdebnn_classification.py --model sdenet --aug 2 --nblocks 2-2-2 --diff_coef 0.2 --fx_dim 64 --fw_dims 2-64-2 --nsteps 20 --nsamples 1 --output results/cls_jax
+    python examples/jax/sdebnn_classification.py --model sdenet --aug 2 --nblocks 2-2-2 --diff_coef 0.2 \
+        --fx_dim 64 --fw_dims 2-64-2 --nsteps 20 --nsamples 1 --output results/cls_jax
     python examples/jax/sdebnn_classification.py --model resnet --output results/cls_jax_ode
-    python examples/jax/sdebnn_classification.py --data mnist --data-dir ~/data/mnist --subsample 5000 --test-subsample 2000
+    python examples/jax/sdebnn_classification.py --data mnist --data-dir ~/data/mnist \
+        --subsample 5000 --test-subsample 2000
     python examples/jax/sdebnn_classification.py --smoke --arch mlp --output /tmp/cls_jax
 """
 
@@ -31,7 +33,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parent.parent))  # examples/_common.py (appended: never shadows jax)
+# examples/_common.py; appended, so that the folder examples/jax never shadows the jax package
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 import _common  # noqa: E402
 
@@ -44,8 +47,8 @@ def build_parser():
     g.add_argument("--remat", action="store_true",
                    help="recompute solver steps in the backward pass to save memory -> remat")
     g.add_argument("--acc_grad", type=int, default=1,
-                   help="split each minibatch into this many parts, accumulating gradients -> grad_accumulation "
-                        "(default: %(default)s)")
+                   help="split each minibatch into this many parts, accumulating gradients -> "
+                        "grad_accumulation (default: %(default)s)")
     return parser
 
 
@@ -55,8 +58,8 @@ def main(argv=None):
     _common.require_engine(parser, ENGINE)
     if args.acc_grad < 1:
         parser.error("--acc_grad must be >= 1")
-    return _common.run_classification(args, parser, ENGINE,
-                                      extra_params={"remat": args.remat, "grad_accumulation": args.acc_grad})
+    extra = {"remat": args.remat, "grad_accumulation": args.acc_grad}
+    return _common.run_classification(args, parser, ENGINE, extra_params=extra)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Toy 1-D regression with an SDE-BNN on the JAX engine (the paper's toy experiments).
+r"""Toy 1-D regression with an SDE-BNN on the JAX engine (the paper's toy experiments).
 
 Fits ``SDEBNNRegressor(engine="jax")`` on one of the paper's toy sets (``cos``, ``cos2``,
 ``coscos``, ``b20``, ``b40``, ``b40gap``), prints the train RMSE, the test log-likelihood
@@ -15,7 +15,8 @@ The flags keep the original research code's names (``--ds``, ``--activn``, ``--l
 ``--num_samples``, ``--output``); ``--help`` says which hyperparameter each one sets.
 
     python examples/jax/sdebnn_toy1d.py
-    python examples/jax/sdebnn_toy1d.py --ds cos --activn swish --loss laplace --kl_scale 1. --diff_const 0.2 --driftw_scale 0.1 --aug_dim 2 --stl --prior_dw ou --output results/toy_jax
+    python examples/jax/sdebnn_toy1d.py --ds cos --activn swish --loss laplace --kl_scale 1. \
+        --diff_const 0.2 --driftw_scale 0.1 --aug_dim 2 --stl --prior_dw ou --output results/toy_jax
     python examples/jax/sdebnn_toy1d.py --ds b40gap --loss mse --max_iter 600 --num_samples 100
     python examples/jax/sdebnn_toy1d.py --smoke --output /tmp/toy_jax
 """
@@ -25,7 +26,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parent.parent))  # examples/_common.py (appended: never shadows jax)
+# examples/_common.py; appended, so that the folder examples/jax never shadows the jax package
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 import _common  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Image classification with an SDE-BNN on the PyTorch engine (the paper's MNIST/CIFAR-10 setup).
+r"""Image classification with an SDE-BNN on the PyTorch engine (the paper's MNIST/CIFAR-10 setup).
 
 Fits ``SDEBNNClassifier(engine="torch")`` on images, prints the test accuracy, negative
 log-likelihood (NLL) and expected calibration error (ECE), and saves a reliability
@@ -26,8 +26,10 @@ refused with an error rather than ignored.
 
     python examples/torch/sdebnn_classification.py
     python examples/torch/sdebnn_classification.py --arch mlp --max-iter 30 --tensorboard runs/digits
-    python examples/torch/sdebnn_classification.py --dt 0.05 --method midpoint --adjoint True --inhomogeneous True --output results/cls_torch
-    python examples/torch/sdebnn_classification.py --data cifar10 --data-dir ~/data/cifar10 --subsample 5000 --test-subsample 2000 --dt 0.1
+    python examples/torch/sdebnn_classification.py --dt 0.05 --method midpoint --adjoint True \
+        --inhomogeneous True --output results/cls_torch
+    python examples/torch/sdebnn_classification.py --data cifar10 --data-dir ~/data/cifar10 \
+        --subsample 5000 --test-subsample 2000 --dt 0.1
     python examples/torch/sdebnn_classification.py --smoke --arch mlp --output /tmp/cls_torch
 """
 
@@ -36,7 +38,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.append(str(Path(__file__).resolve().parent.parent))  # examples/_common.py (appended: never shadows torch)
+# examples/_common.py; appended, so that the folder examples/torch never shadows the torch package
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 
 import _common  # noqa: E402
 
@@ -47,14 +50,16 @@ def build_parser():
     parser = _common.classification_parser(__doc__, default_output="results/classification_torch")
     g = parser.add_argument_group("PyTorch engine (the original torch script's flags)")
     g.add_argument("--dt", type=float, default=None,
-                   help="solver step on t in [0, 1]: n_steps = round(1 / dt) (give --dt or --nsteps, not both)")
+                   help="solver step on t in [0, 1]: n_steps = round(1 / dt) "
+                        "(give --dt or --nsteps, not both)")
     _common.add_bool_flag(g, "--adjoint", False,
                           "stochastic adjoint gradients (memory constant in the number of steps) -> adjoint; "
                           "turns sticking-the-landing off unless --stl is given (they exclude each other)")
     _common.add_bool_flag(g, "--inhomogeneous", True,
                           "the weight drift f_w also sees t -> time_dependent_drift (default: True)")
     _common.add_bool_flag(g, "--adaptive", False,
-                          "adaptive step sizes: NOT supported (the estimators use a fixed grid); giving it is an error")
+                          "adaptive step sizes: NOT supported (the estimators use a fixed grid); "
+                          "giving it is an error")
     _common.add_bool_flag(g, "--adjoint_adaptive", False,
                           "adaptive steps in the adjoint pass: NOT supported; giving it is an error")
     return parser

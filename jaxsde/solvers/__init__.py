@@ -44,8 +44,14 @@ def get_solver(method):
     return SOLVERS[name]
 
 
-def check_supported(solver, sde_type, noise_type):
-    """Raise ValueError when ``solver`` does not support the SDE/noise type."""
+def check_supported(solver, sde_type, noise_type, has_noise=True):
+    """Raise ValueError when ``solver`` does not support the SDE/noise type.
+
+    Without noise (``g`` returns None for every leaf) the equation is an ODE
+    and every method accepts it.
+    """
+    if not has_noise:
+        return
     if noise_type not in solver.noise_types:
         raise ValueError(
             f"method={solver.name!r} supports noise_type in {solver.noise_types}, "

@@ -50,7 +50,7 @@ starts as the image with ``aug_dim`` zero channels appended, ``(C + aug_dim, H, 
 passes through stages of SDE-BNN blocks (``n_blocks[i]`` blocks in stage ``i``), like the
 original ``sdenet``::
 
-    x -> [aug] -> block, ..., block -> squeeze -> block, ... -> squeeze -> ... -> GAP -> read-out
+    x -> [aug] -> block, ..., block -> squeeze -> block, ... -> squeeze -> ... -> flatten -> read-out
 
 * Block ``k`` is one SDE-BNN of its own on ``t in [0, 1]`` (``n_steps`` steps), with its own
   weights ``w_k`` (``w_k(0) = block{k}.w0``), its own posterior drift ``f_w`` (parameters
@@ -68,8 +68,10 @@ original ``sdenet``::
   ``pixel_unshuffle`` by 2): ``(C, H, W) -> (4 C, H / 2, W / 2)``, new channel
   ``4 c + 2 dy + dx``; an odd ``H`` or ``W`` first gets a zero row / column at the bottom /
   right. So stage ``i`` has ``(C + aug_dim) * 4**i`` channels.
-* Read-out: global average pooling over the pixels of the last stage, then
-  ``readout.W`` of shape ``(channels of the last stage, n_outputs)`` and ``readout.b``.
+* Read-out: the last stage's state flattened in C order (channel, row, column), then
+  ``readout.W`` of shape ``(C * H * W of the last stage, n_outputs)`` and ``readout.b`` (the
+  original's ``Flatten, Dense``; global average pooling instead learnt far slower on digits,
+  as the pooled state of a narrow ODE stage keeps little of the image).
 * The noise of :func:`sample_noise` and the weight paths of ``weight_paths`` cover all blocks:
   their last axis is the concatenation ``[w_0, w_1, ...]`` of the blocks' weights (length
   ``n_weights = sum(block_n_weights)``), each block on its own grid ``t_n = n / n_steps``.
@@ -95,6 +97,7 @@ Validation loss: the predictive negative log-likelihood
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol, Sequence
@@ -179,9 +182,9 @@ class ModelSpec:
 
     @property
     def readout_dim(self) -> int:
-        """Inputs of the read-out: ``D`` (mlp) or the channels of the last stage (conv)."""
+        """Inputs of the read-out: ``D`` (mlp) or ``C * H * W`` of the last stage (conv, flattened)."""
         if self.architecture == "conv":
-            return self.stage_shapes[-1][0]
+            return math.prod(self.stage_shapes[-1])
         return self.state_dim
 
     @property
@@ -449,6 +452,28 @@ def split_weights(layout, w) -> list:
         offset += b_shape[0]
         layers.append((W, b))
     return layers
+
+
+@functools.lru_cache(maxsize=32)
+def border_mask(height: int, width: int) -> np.ndarray:
+    """Which taps of a zero-padded 3x3 kernel fall inside the image: (9, height, width) of 0/1.
+
+    ``M[3 dy + dx, y, x] = 1`` when pixel ``(y + dy - 1, x + dx - 1)`` exists. A constant
+    channel ``t`` convolved with a kernel's taps ``K`` (zero padding) is then
+    ``t * sum_k K[k] M[k]``: the engines' "concat-time" convolutions use it instead of
+    convolving a constant image. Read-only float64.
+
+    Examples
+    --------
+    >>> border_mask(3, 3).sum(axis=0).astype(int).tolist()
+    [[4, 6, 4], [6, 9, 6], [4, 6, 4]]
+    """
+    ys, xs = np.arange(height), np.arange(width)
+    rows = [(ys + d - 1 >= 0) & (ys + d - 1 < height) for d in range(3)]
+    cols = [(xs + d - 1 >= 0) & (xs + d - 1 < width) for d in range(3)]
+    mask = np.stack([np.outer(rows[dy], cols[dx]) for dy in range(3) for dx in range(3)]).astype(np.float64)
+    mask.setflags(write=False)
+    return mask
 
 
 def block_params(params: Mapping[str, Any], prefix: str) -> dict:

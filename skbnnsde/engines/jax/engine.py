@@ -25,10 +25,16 @@ PREDICT_CHUNK = 2048
 PREDICT_CHUNK_ELEMENTS = 1 << 24
 
 
-def _rows_per_chunk(spec: ModelSpec, n_paths: int) -> int:
-    """Rows per prediction chunk: ``PREDICT_CHUNK`` or fewer for wide models (a multiple of ROW_BUCKET)."""
-    rows = PREDICT_CHUNK_ELEMENTS // max(1, n_paths * spec.activation_size)
-    return int(min(PREDICT_CHUNK, max(ROW_BUCKET, rows // ROW_BUCKET * ROW_BUCKET)))
+def _rows_per_chunk(spec: ModelSpec, n_paths: int, n_rows: int) -> int:
+    """Rows per prediction chunk, a multiple of ROW_BUCKET; every chunk is padded to it.
+
+    At most ``PREDICT_CHUNK`` rows, fewer for wide models (``PREDICT_CHUNK_ELEMENTS``), and
+    the rows split evenly over the chunks, so that all of them have one shape and compile once.
+    """
+    limit = PREDICT_CHUNK_ELEMENTS // max(1, n_paths * spec.activation_size)
+    limit = min(PREDICT_CHUNK, max(ROW_BUCKET, limit // ROW_BUCKET * ROW_BUCKET))
+    n_chunks = math.ceil(max(n_rows, 1) / limit)
+    return int(math.ceil(math.ceil(max(n_rows, 1) / n_chunks) / ROW_BUCKET) * ROW_BUCKET)
 
 
 def _jax_device(name: str):
@@ -87,14 +93,6 @@ def _compiled_paths(spec: ModelSpec):
     return jax.jit(paths)
 
 
-def _pad_to_bucket(x: np.ndarray) -> np.ndarray:
-    n = x.shape[0]
-    target = int(math.ceil(max(n, 1) / ROW_BUCKET) * ROW_BUCKET)
-    if target == n:
-        return x
-    return np.concatenate([x, np.zeros((target - n, *x.shape[1:]), x.dtype)], axis=0)
-
-
 def forward_from_noise(spec: ModelSpec, params, X, noise):
     """Read-out values (S, n_rows, n_outputs) and KL (S,) for NumPy noise of ``sample_noise``.
 
@@ -106,10 +104,11 @@ def forward_from_noise(spec: ModelSpec, params, X, noise):
         nz = {k: jnp.asarray(v, dtype=spec.dtype) for k, v in scaled_noise(spec, noise).items()}
         outs, kls = [], None
         n_paths = max((v.shape[0] for v in noise.values()), default=1)
-        step = _rows_per_chunk(spec, n_paths)
+        step = _rows_per_chunk(spec, n_paths, X.shape[0])
         for start in range(0, max(X.shape[0], 1), step):
             chunk = X[start : start + step]
-            out, kl = fn(p, jnp.asarray(_pad_to_bucket(chunk), dtype=spec.dtype), nz)
+            padded = np.concatenate([chunk, np.zeros((step - chunk.shape[0], *chunk.shape[1:]), chunk.dtype)])
+            out, kl = fn(p, jnp.asarray(padded, dtype=spec.dtype), nz)
             outs.append(np.asarray(out)[:, : chunk.shape[0]])
             kls = np.asarray(kl)
         return np.concatenate(outs, axis=1), kls

@@ -231,7 +231,7 @@ def solve(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, rema
     """
     if spec.architecture == "conv":
         h, kl, w_path = conv_features(spec, params, x, noise, full_path=full_path, stl=stl, remat=remat)
-        return readout(params, jnp.mean(h, axis=(2, 3))), kl, w_path
+        return readout(params, h.reshape(h.shape[0], -1)), kl, w_path
 
     def hidden(t, h, w):
         return hidden_drift(spec, t, h, w)

@@ -14,7 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..base import ModelSpec, split_weights
+from ..base import ModelSpec, border_mask, split_weights
 from .activations import get_activation
 
 
@@ -138,19 +138,19 @@ def conv_hidden_drift(spec: ModelSpec, layout, t, h, w):
 
     ``layout`` is the block's entry of ``spec.block_weight_layouts``. The samples are folded
     into the channels, (B, S * C, H, W), and each layer is one grouped convolution
-    (``groups=S``, sample ``s`` convolved with its own kernel). The time channel's part is
-    ``t`` times a grouped convolution of a ones image (no batch axis) with the kernels' time
-    slices, which carries the zero padding at the borders like a concatenated channel would.
+    (``groups=S``, sample ``s`` convolved with its own kernel). The constant time channel's
+    part is ``t`` times its taps summed over those inside the image (``base.border_mask``,
+    the zero padding), one small matmul without the batch axis.
     """
     act = get_activation(spec.activation)
     B, S, C, H, W = h.shape
     a = h.reshape(B, S * C, H, W)
     layers = split_weights(layout, w)  # W_i (S, O, in + 1, 3, 3), b_i (S, O)
-    ones = h.new_ones(1, S, H, W)
+    mask = torch.tensor(border_mask(H, W), dtype=h.dtype, device=h.device).reshape(9, H * W)
     for i, (Wi, bi) in enumerate(layers):
         O, n_in = Wi.shape[1], Wi.shape[2] - 1
         kernel = Wi[:, :, :n_in].reshape(S * O, n_in, 3, 3)
-        time_map = F.conv2d(ones, Wi[:, :, n_in:].reshape(S * O, 1, 3, 3), padding=1, groups=S)
+        time_map = torch.mm(Wi[:, :, n_in].reshape(S * O, 9), mask).reshape(1, S * O, H, W)
         a = F.conv2d(a, kernel, padding=1, groups=S) + (t * time_map + bi.reshape(1, S * O, 1, 1))
         if i < len(layers) - 1:
             a = act(a)
@@ -172,10 +172,12 @@ def squeeze(h):
     a = h.reshape(B, S * C, H, W)
     if H % 2 or W % 2:
         a = F.pad(a, (0, W % 2, 0, H % 2))
-    a = F.pixel_unshuffle(a, 2)
-    return a.reshape(B, S, 4 * C, a.shape[-2], a.shape[-1])
+    H2, W2 = a.shape[-2] // 2, a.shape[-1] // 2
+    # pixel_unshuffle's layout, spelled out (F.pixel_unshuffle mis-shapes an empty batch)
+    a = a.reshape(B, S * C, H2, 2, W2, 2).permute(0, 1, 3, 5, 2, 4)
+    return a.reshape(B, S, 4 * C, H2, W2)
 
 
 def conv_readout(params, h):
-    """Global average pooling of (B, S, C, H, W) and the read-out: (S, B, n_outputs)."""
-    return readout(params, h.mean(dim=(-2, -1)).transpose(0, 1))
+    """The read-out of the flattened states (B, S, C, H, W): (S, B, n_outputs)."""
+    return readout(params, h.flatten(2).transpose(0, 1))

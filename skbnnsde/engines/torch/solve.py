@@ -35,7 +35,7 @@ def drift_params(params):
     return {k: v for k, v in params.items() if k.startswith("drift.")}
 
 
-def stl_kl(spec: ModelSpec, params, w_path, dW):
+def stl_kl(spec: ModelSpec, params, w_path, dW, kl=None):
     """Sticking-the-landing estimate of the KL of every path (left-point sums).
 
     ``sum_n 0.5 ||u(t_n, w_n)||² dt + u_sg(t_n, w_n) · dW_n`` with ``u = f_w / diffusion``;
@@ -57,6 +57,12 @@ def stl_kl(spec: ModelSpec, params, w_path, dW):
     w_path : tensor (S, n_steps + 1, n_weights)
     dW : tensor (S, n_steps, n_weights)
         The standard Brownian increments of the path (``sqrt(dt) * z``).
+    kl : tensor (S,), optional
+        ``0.5 ∫ ||u||² dt`` as the solver integrated it (the state ``kl``, live parameters,
+        path with its gradient): used as the first term instead of recomputing it, which
+        saves one drift evaluation over the whole path and its backward pass. For Euler it
+        is the same left-point sum; for the other solvers it is their quadrature of the same
+        integral (as in the JAX engine).
 
     Returns
     -------
@@ -67,9 +73,11 @@ def stl_kl(spec: ModelSpec, params, w_path, dW):
     n = spec.n_steps
     ts = (torch.arange(n, dtype=w_path.dtype, device=w_path.device) * spec.dt).reshape(1, n, 1)
     w_left = w_path[:, :-1]
-    u = weight_drift(spec, live, ts, w_left) / spec.diffusion
     u_sg = weight_drift(spec, frozen, ts, w_left) / spec.diffusion
-    return (0.5 * spec.dt) * (u * u).sum((1, 2)) + (u_sg * dW).sum((1, 2))
+    if kl is None:
+        u = weight_drift(spec, live, ts, w_left) / spec.diffusion
+        kl = (0.5 * spec.dt) * (u * u).sum((1, 2))
+    return kl + (u_sg * dW).sum((1, 2))
 
 
 def _step_times(spec: ModelSpec, full_path: bool, dtype):
@@ -181,7 +189,7 @@ def _solve_sde(spec, params, X, dW, H, *, return_path, stl, remat):
     yT = ys[-1]
     out = readout(params, yT[:, :hd].reshape(S, B, D))
     w_path = ys[:, :, hd : hd + n_w].transpose(0, 1) if full_path else None
-    kl = stl_kl(spec, params, w_path, dW) if stl else yT[:, -1]
+    kl = stl_kl(spec, params, w_path, dW, kl=yT[:, -1]) if stl else yT[:, -1]
     if return_path:
         return out, kl, w_path
     return out, kl
@@ -257,7 +265,8 @@ def conv_features(spec: ModelSpec, params, X, dW=None, H=None, *, eps=None, retu
     paths = []
     offset = 0
     stages = spec.block_stages
-    for k, (prefix, layout, n_w) in enumerate(zip(spec.block_prefixes, spec.block_weight_layouts, spec.block_n_weights)):
+    blocks = zip(spec.block_prefixes, spec.block_weight_layouts, spec.block_n_weights)
+    for k, (prefix, layout, n_w) in enumerate(blocks):
         if k > 0 and stages[k] != stages[k - 1]:
             h = squeeze(h)
         bp = block_params(params, prefix)
@@ -265,10 +274,12 @@ def conv_features(spec: ModelSpec, params, X, dW=None, H=None, *, eps=None, retu
         offset += n_w
         if spec.posterior == "sde":
             Hk = None if H is None else H[..., sl]
-            h, kl_k, path = _conv_block_sde(spec, layout, bp, h, dW[..., sl], Hk, return_path=return_path, stl=stl, remat=remat)
+            h, kl_k, path = _conv_block_sde(
+                spec, layout, bp, h, dW[..., sl], Hk, return_path=return_path, stl=stl, remat=remat
+            )
         else:
-            h, kl_k, path = _conv_block_constant(spec, layout, bp, h, None if eps is None else eps[:, sl],
-                                                 return_path=return_path, remat=remat)
+            eps_k = None if eps is None else eps[:, sl]
+            h, kl_k, path = _conv_block_constant(spec, layout, bp, h, eps_k, return_path=return_path, remat=remat)
         kl = kl + kl_k
         paths.append(path)
     w_path = torch.cat(paths, dim=-1) if return_path else None
@@ -300,7 +311,9 @@ def _conv_block_sde(spec, layout, bp, h, dW, H, *, return_path, stl, remat):
     yT = ys[-1, 0]
     h1 = yT[:hd].view(h.shape)
     w_path = ys[:, 0, hd : hd + S * n_w].reshape(-1, S, n_w).transpose(0, 1) if full_path else None
-    kl = stl_kl(spec, bp, w_path, dW) if stl else yT[hd + S * n_w :]
+    kl = yT[hd + S * n_w :]
+    if stl:
+        kl = stl_kl(spec, bp, w_path, dW, kl=kl)
     return h1, kl, (w_path if return_path else None)
 
 

@@ -1,0 +1,312 @@
+"""Classification benchmark: SDE-BNN vs MLP, logistic regression and the point / mean-field baselines.
+
+Data sets: scikit-learn's ``digits`` (1797 8x8 images, 10 classes) and ``breast_cancer``
+(569 rows, 2 classes). Each seed is one stratified 75 / 25 train / test split
+(``train_test_split(random_state=seed)``), features standardised on the training rows.
+Metrics on the test rows: accuracy, negative log-likelihood (``log_loss``) and the top-label
+expected calibration error (ECE, 15 equal-width bins, :func:`skbnnsde.metrics.expected_calibration_error`);
+mean ± standard error over the seeds.
+
+Models (``--models``): ``sde_jax`` / ``sde_torch`` (``SDEBNNClassifier`` with the shipped
+defaults plus ``--sde-params`` / ``--max-iter``), ``point_jax`` / ``meanfield_jax`` (and ``*_torch``)
+(``posterior="point"`` / ``"meanfield"``), ``mlp`` (``MLPClassifier((100,), max_iter=1000)``),
+``logreg`` (``LogisticRegression(max_iter=5000)``).
+
+One command runs everything::
+
+    python -m benchmarks.classification --seeds 10 --model-splits point_jax=3,meanfield_jax=3,sde_torch=2 \\
+        --models sde_jax,mlp,logreg,point_jax,meanfield_jax,sde_torch \\
+        --output benchmarks/results/classification.md
+
+Slices run in parallel processes with ``--raw part.jsonl`` merge with ``--render-from``; the
+exact commands behind ``benchmarks/results/classification.md`` are listed in its preamble.
+
+Tiny smoke run::
+
+    python -m benchmarks.classification --datasets breast_cancer --seeds 1 --max-iter 2 --output /tmp/cls.md
+
+The cheap models run over every seed before the slow variants (torch engine, point, mean-field)
+start; the md file is rewritten after every seed, so an interrupted run leaves its results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):  # ``python benchmarks/classification.py``
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import _common as C
+else:
+    from . import _common as C
+
+from skbnnsde.metrics import expected_calibration_error
+
+DATASETS = ("digits", "breast_cancer")
+SDE_MODELS = {
+    "sde_jax": dict(engine="jax", posterior="sde"),
+    "sde_torch": dict(engine="torch", posterior="sde"),
+    "point_jax": dict(engine="jax", posterior="point"),
+    "point_torch": dict(engine="torch", posterior="point"),
+    "meanfield_jax": dict(engine="jax", posterior="meanfield"),
+    "meanfield_torch": dict(engine="torch", posterior="meanfield"),
+}
+BASELINES = ("mlp", "logreg")
+ALL_MODELS = (*SDE_MODELS, *BASELINES)
+SLOW_MODELS = tuple(m for m in SDE_MODELS if m != "sde_jax")
+LABELS = {
+    "sde_jax": "SDE-BNN (jax)",
+    "sde_torch": "SDE-BNN (torch)",
+    "point_jax": "ODE-net point (jax)",
+    "point_torch": "ODE-net point (torch)",
+    "meanfield_jax": "mean-field (jax)",
+    "meanfield_torch": "mean-field (torch)",
+    "mlp": "MLPClassifier (100,)",
+    "logreg": "LogisticRegression",
+}
+TARGETS = {"digits": (0.985, 0.015)}  # accuracy >=, ECE <=
+
+
+def load(name):
+    from sklearn import datasets
+
+    if name == "digits":
+        return datasets.load_digits(return_X_y=True)
+    if name == "breast_cancer":
+        return datasets.load_breast_cancer(return_X_y=True)
+    raise SystemExit(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
+
+
+def make_model(name, seed, sde_params):
+    if name in SDE_MODELS:
+        from skbnnsde import SDEBNNClassifier
+
+        return SDEBNNClassifier(**{**SDE_MODELS[name], **sde_params, "random_state": seed})
+    if name == "mlp":
+        from sklearn.neural_network import MLPClassifier
+
+        return MLPClassifier(hidden_layer_sizes=(100,), max_iter=1000, random_state=seed)
+    if name == "logreg":
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(max_iter=5000)
+    raise SystemExit(f"unknown model {name!r}; choose from {', '.join(ALL_MODELS)}")
+
+
+def run_seed(name, dataset, seed, sde_params):
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load(dataset)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
+    scaler = StandardScaler().fit(X_tr)
+    X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
+    model = make_model(name, seed, sde_params)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X_tr, y_tr)
+    t1 = time.perf_counter()
+    proba = model.predict_proba(X_te)
+    t2 = time.perf_counter()
+    pred = model.classes_[np.argmax(proba, axis=1)]
+    rec = {
+        "dataset": dataset,
+        "seed": seed,
+        "model": name,
+        "accuracy": float(np.mean(pred == y_te)),
+        "nll": float(log_loss(y_te, np.clip(proba, 1e-12, 1.0), labels=model.classes_)),
+        "ece": float(expected_calibration_error(y_te, proba, labels=model.classes_)),
+        "fit_s": t1 - t0,
+        "predict_s": t2 - t1,
+    }
+    if name in SDE_MODELS and sde_params:
+        rec["sde_params"] = sde_params
+    if hasattr(model, "n_iter_"):
+        rec["n_iter"] = int(np.max(model.n_iter_))
+    return rec
+
+
+def sde_settings(sde_params):
+    from skbnnsde import SDEBNNClassifier
+
+    params = SDEBNNClassifier(**sde_params).get_params()
+    for k in ("random_state", "verbose"):
+        params.pop(k, None)
+    return params
+
+
+def render(records, args, argv, started, datasets, models, done=False):
+    sde_params = C.parse_json_dict(args.sde_params)
+    if args.max_iter is not None:
+        sde_params["max_iter"] = args.max_iter
+    settings = sde_settings(sde_params)
+    notes = [
+        "protocol: per seed, a stratified 75/25 train/test split (`train_test_split(random_state=seed)`), "
+        "StandardScaler fitted on the training rows; accuracy, NLL (`log_loss`, nats) and top-label ECE "
+        "(15 equal-width bins) on the test rows; mean ± standard error over the seeds run (column n)",
+        "SDE-BNN settings (engine / posterior per row; all else as below, `random_state` = seed): `"
+        + ", ".join(f"{k}={v!r}" for k, v in sorted(settings.items()) if k not in ("engine", "posterior"))
+        + "`",
+        ("overrides of the shipped defaults: `" + json.dumps(sde_params) + "`") if sde_params else
+        "the SDE-BNN rows use the estimator's shipped defaults (no overrides)",
+        "baselines: MLPClassifier(hidden_layer_sizes=(100,), max_iter=1000); LogisticRegression(max_iter=5000)",
+        *getattr(args, "note", []),
+        f"status: {'complete' if done else 'IN PROGRESS (partial results; rewritten after every seed)'}",
+    ]
+    out = [C.header("Classification benchmark", argv, started, notes, prog="benchmarks.classification")]
+    by = {}
+    for r in records:
+        by.setdefault((r["dataset"], r["model"]), []).append(r)
+    target = args.target_model
+    for d in datasets:
+        if d in TARGETS and by.get((d, target)):
+            acc = C.mean_se([r["accuracy"] for r in by[(d, target)]])
+            ece = C.mean_se([r["ece"] for r in by[(d, target)]])
+            t_acc, t_ece = TARGETS[d]
+            ok_acc, ok_ece = acc[0] >= t_acc, ece[0] <= t_ece
+            out.append(
+                f"\n**Target on {d}** (`{target}`): accuracy >= {100 * t_acc:.1f} % — "
+                f"{'met' if ok_acc else 'NOT met'} ({100 * acc[0]:.2f} ± {100 * acc[1]:.2f} %); "
+                f"ECE <= {100 * t_ece:.1f} % — {'met' if ok_ece else 'NOT met'} "
+                f"({100 * ece[0]:.2f} ± {100 * ece[1]:.2f} %), over {acc[2]} seeds.\n"
+            )
+    for d in datasets:
+        out.append(f"\n## {d}\n\n")
+        rows = []
+        for m in models:
+            rs = by.get((d, m), [])
+            if not rs:
+                continue
+            rows.append([
+                LABELS[m], len(rs),
+                C.fmt_mse([100 * r["accuracy"] for r in rs], 2),
+                C.fmt_mse([r["nll"] for r in rs], 3),
+                C.fmt_mse([100 * r["ece"] for r in rs], 2),
+                f"{np.mean([r['fit_s'] for r in rs]):.1f}", f"{np.mean([r['predict_s'] for r in rs]):.2f}",
+                f"{np.mean([r['n_iter'] for r in rs]):.0f}" if all("n_iter" in r for r in rs) else "–",
+            ])
+        out.append(C.md_table(["model", "n", "accuracy %", "NLL", "ECE %", "fit s (mean)", "predict s", "iterations"], rows))
+    if getattr(args, "variants", None):
+        out.append(render_variants(records, args, datasets))
+    total = sum(r["fit_s"] + r["predict_s"] for r in records)
+    out.append(f"\nTotal fit + predict time of the rows above: {total / 60:.1f} min.\n")
+    return "".join(out)
+
+
+def render_variants(records, args, datasets):
+    """Other SDE-BNN settings vs the shipped defaults on the same seeds (paired)."""
+    base = {(r["dataset"], r["seed"]): r for r in records if r["model"] == args.target_model}
+    out = ["\n## Settings explored (SDE-BNN, jax engine) vs the shipped defaults on the same seeds\n\n"]
+    rows = []
+    for item in C.parse_list(args.variants):
+        label, _, path = item.partition("=")
+        recs = C.read_jsonl(path)
+        for d in datasets:
+            pairs = [(r, base[(d, r["seed"])]) for r in recs if r["dataset"] == d and (d, r["seed"]) in base]
+            if not pairs:
+                continue
+            rows.append([
+                f"{label}: `{json.dumps(pairs[0][0].get('sde_params', {}))}`", d, len(pairs),
+                C.fmt_mse([100 * b["accuracy"] for _, b in pairs]), C.fmt_mse([100 * v["accuracy"] for v, _ in pairs]),
+                C.fmt_mse([100 * b["ece"] for _, b in pairs]), C.fmt_mse([100 * v["ece"] for v, _ in pairs]),
+                C.fmt_mse([b["nll"] for _, b in pairs], 3), C.fmt_mse([v["nll"] for v, _ in pairs], 3),
+                f"{np.mean([b.get('n_iter', 0) for _, b in pairs]):.0f} / {np.mean([v.get('n_iter', 0) for v, _ in pairs]):.0f}",
+            ])
+    out.append(C.md_table(["variant", "set", "n", "acc % default", "acc % variant", "ECE % default",
+                           "ECE % variant", "NLL default", "NLL variant", "epochs (default / variant)"], rows))
+    return "".join(out)
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--datasets", default=",".join(DATASETS), help="comma list from digits, breast_cancer")
+    p.add_argument("--seeds", type=int, default=10, help="number of seeds (splits) per data set")
+    p.add_argument("--slow-seeds", type=int, default=None,
+                   help=f"seeds for the slow variants ({', '.join(SLOW_MODELS)}); default --seeds")
+    p.add_argument("--model-splits", default=None, help="per-model seed caps, e.g. 'sde_torch=2'")
+    p.add_argument("--models", default="sde_jax,mlp,logreg", help=f"comma list from {', '.join(ALL_MODELS)}")
+    p.add_argument("--max-iter", type=int, default=None, help="SDE-BNN max_iter (epochs); default: shipped default")
+    p.add_argument("--sde-params", default=None, help="JSON of SDEBNNClassifier overrides for every SDE model")
+    p.add_argument("--target-model", default="sde_jax", help="model checked against the digits target")
+    p.add_argument("--output", default=str(C.RESULTS_DIR / "classification.md"), help="markdown output path")
+    p.add_argument("--raw", default=None, help="optional JSON-lines file of per-seed records (appended)")
+    p.add_argument("--render-from", default=None, help="comma list of --raw files: render the md from them and exit")
+    p.add_argument("--variants", default=None,
+                   help="with --render-from: 'label=file.jsonl,...' runs of other SDE settings to compare")
+    p.add_argument("--note", action="append", default=[],
+                   help="extra line for the md preamble (repeatable), e.g. the commands of merged runs")
+    p.add_argument("--resume", action="store_true", help="skip the (set, seed, model) runs already in --raw")
+    p.add_argument("--log", default=None, help="optional progress log file (also printed)")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    started = C.now()
+    datasets = C.parse_list(args.datasets)
+    for d in datasets:
+        if d not in DATASETS:
+            raise SystemExit(f"unknown data set {d!r}; choose from {', '.join(DATASETS)}")
+    models = C.parse_list(args.models)
+    for m in models:
+        if m not in ALL_MODELS:
+            raise SystemExit(f"unknown model {m!r}; choose from {', '.join(ALL_MODELS)}")
+    if args.target_model not in models:
+        args.target_model = models[0]
+    sde_params = C.parse_json_dict(args.sde_params)
+    if args.max_iter is not None:
+        sde_params["max_iter"] = args.max_iter
+    slow = args.slow_seeds if args.slow_seeds is not None else args.seeds
+    caps = {m: (slow if m in SLOW_MODELS else args.seeds) for m in models}
+    for item in C.parse_list(args.model_splits) or []:
+        key, _, val = item.partition("=")
+        caps[key] = int(val)
+    out_path = Path(args.output)
+    records = []
+    if args.render_from:
+        for path in C.parse_list(args.render_from):
+            records += [r for r in C.read_jsonl(path) if r["dataset"] in datasets and r["model"] in models]
+        seen, unique = set(), []
+        for r in records:  # the first record of a (set, seed, model) wins
+            k = (r["dataset"], r["seed"], r["model"])
+            if k not in seen:
+                seen.add(k)
+                unique.append(r)
+        records = unique
+        C.write_text(out_path, render(records, args, argv, started, datasets, models, done=True))
+        C.log(f"wrote {out_path} from {len(records)} records", args.log)
+        return records
+    done_keys = set()
+    if args.resume and args.raw:
+        for r in C.read_jsonl(args.raw):
+            if r["dataset"] in datasets and r["model"] in models:
+                records.append(r)
+                done_keys.add((r["dataset"], r["seed"], r["model"]))
+    # the cheap models over every seed first, then the slow variants, so a cut-short run has the main rows
+    phases = [[m for m in models if m not in SLOW_MODELS], [m for m in models if m in SLOW_MODELS]]
+    for phase, d in [(ph, d) for ph in phases if ph for d in datasets]:
+        for seed in range(max(caps[m] for m in phase)):
+            for m in phase:
+                if seed >= caps[m] or (d, seed, m) in done_keys:
+                    continue
+                rec = run_seed(m, d, seed, sde_params)
+                records.append(rec)
+                C.append_jsonl(args.raw, rec)
+                C.log(f"{d} seed {seed} {m}: acc {rec['accuracy']:.4f} nll {rec['nll']:.4f} "
+                      f"ece {rec['ece']:.4f} fit {rec['fit_s']:.1f}s", args.log)
+            C.write_text(out_path, render(records, args, argv, started, datasets, models))
+    C.write_text(out_path, render(records, args, argv, started, datasets, models, done=True))
+    C.log(f"wrote {out_path}", args.log)
+    return records
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,484 @@
+"""Engine overhead: time per training step of each engine against a hand-written floor.
+
+For each configuration (rows per minibatch ``B``, hidden width, ``n_steps``, ``n_mc_samples``
+``S``; MLP architecture, Euler, OU prior, Gaussian likelihood, sticking the landing on,
+float32, 8 features, ``aug_dim=2``, drift network ``(32,)``: the estimators' defaults
+otherwise) this measures, in one process and side by side:
+
+* **engine**: ``Engine.fit(spec, train, params, X, y, seed=...)`` through the public protocol,
+  ``max_iter`` epochs of ``--batches`` minibatches of ``B`` rows; the time of a fit divided by
+  its number of Adam steps, after a warm-up fit (JAX compiles then; its compiled epoch is
+  cached on the spec, so the timed fits do not recompile). So it includes what the engine does
+  per step and per epoch: drawing the Brownian increments, the solver, the STL term, the
+  backward pass, Adam, batching and the loss bookkeeping.
+* **floor**: a hand-written loop of the same computation in the same framework, with the
+  noise pre-sampled outside the timed region. JAX: one jitted ``lax.scan`` over the steps of
+  an epoch, each a ``lax.scan`` Euler loop (batched ``einsum``) inside ``value_and_grad`` and
+  an ``optax.adam`` update. torch: a Python loop of Euler steps with ``baddbmm``, then
+  ``backward()`` and ``torch.optim.Adam.step()``. Before timing, each floor's loss is checked
+  against the engine's loss on the same parameters and increments (same computation).
+
+Torch intra-op threads: ``--torch-threads`` (default 1) is set before anything runs, for the
+engine and the floor alike; the engine's own rule (``engines/torch/threads.py``) only ever
+lowers it to one thread for small problems, and the floor runs under the same rule. On a
+small shared machine one thread is also the fastest: with two OpenMP threads on 2 busy cores
+the base configuration's step took 13x longer. XLA likewise runs single-threaded by default
+(``--xla-threads 0`` keeps its thread pool), for both engine and floor.
+
+Every time is the minimum over ``--repeats`` timed calls (engine and floor interleaved), as
+CPU time of the process (``time.process_time``; with single-threaded torch and XLA, the
+default here, it is the work done, hardly affected by other jobs on a shared machine) and
+as wall time. The md reports the engine/floor ratio against the targets (JAX <= 1.3, torch
+<= 2), then how the step time grows with ``S``, ``B``, ``n_steps`` and the width (one
+variable at a time around the base configuration) with the log-log slope of each, and a
+log-log PNG.
+
+Command used for ``benchmarks/results/engines.md`` (from the repository root)::
+
+    python -m benchmarks.engines --output benchmarks/results/engines.md
+
+Quick smoke run::
+
+    python -m benchmarks.engines --sweeps none --repeats 1 --output /tmp/engines.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):  # ``python benchmarks/engines.py``
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import _common as C
+else:
+    from . import _common as C
+
+from skbnnsde.engines.base import ModelSpec, TrainSpec, init_params  # noqa: E402
+
+BASE = {"batch": 128, "width": 64, "n_steps": 20, "n_mc_samples": 8}
+SWEEPS = {
+    "n_mc_samples": [2, 4, 8, 16, 32],
+    "batch": [32, 64, 128, 256, 512],
+    "n_steps": [10, 20, 40, 80],
+    "width": [32, 64, 128, 256],
+}
+TARGETS = {"jax": 1.3, "torch": 2.0}
+N_FEATURES = 8
+LEARNING_RATE = 1e-3
+
+
+def make_spec(cfg) -> ModelSpec:
+    """The benchmark's model for a configuration (the estimators' defaults otherwise)."""
+    return ModelSpec(
+        n_features=N_FEATURES, n_outputs=1, hidden_layer_sizes=(int(cfg["width"]),), aug_dim=2,
+        weight_drift_sizes=(32,), n_steps=int(cfg["n_steps"]), diffusion=0.1, activation="tanh",
+        prior="ou", posterior="sde", stl=True, solver="euler", likelihood="gaussian", dtype="float32",
+    )
+
+
+def make_data(cfg, n_batches, seed=0):
+    """``n_batches * B`` rows of synthetic regression data (float32)."""
+    rng = np.random.default_rng(seed)
+    n = int(cfg["batch"]) * n_batches
+    X = rng.standard_normal((n, N_FEATURES)).astype(np.float32)
+    y = (np.sin(X @ rng.standard_normal(N_FEATURES) / 3.0) + 0.1 * rng.standard_normal(n)).astype(np.float32)
+    return X, y[:, None]
+
+
+def best_of(fns, repeats):
+    """Minimum CPU and wall time of each function over ``repeats`` rounds: ``{name: (cpu, wall)}``.
+
+    The functions are called in turn within each round (interleaved), so a change of load on
+    a shared machine hits all of them alike. CPU time (``time.process_time``, all threads of
+    the process) is the robust measure there; wall time also counts the time other jobs hold
+    the cores.
+    """
+    cpu = {k: [] for k in fns}
+    wall = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            c0, w0 = time.process_time(), time.perf_counter()
+            fn()
+            cpu[k].append(time.process_time() - c0)
+            wall[k].append(time.perf_counter() - w0)
+    return {k: (min(cpu[k]), min(wall[k])) for k in fns}
+
+
+# ---- the engines through the public protocol ----------------------------------------------
+
+
+def engine_runner(name, cfg, *, n_batches, epochs):
+    """A function running ``Engine.fit`` for ``epochs * n_batches`` Adam steps (after a warm-up fit)."""
+    from skbnnsde.engines import get_engine
+
+    engine = get_engine(name)
+    spec = make_spec(cfg)
+    X, y = make_data(cfg, n_batches)
+    params = init_params(spec, 0)
+    train = TrainSpec(
+        learning_rate=LEARNING_RATE, batch_size=int(cfg["batch"]), max_iter=epochs,
+        n_mc_samples=int(cfg["n_mc_samples"]), n_iter_no_change=10**9, tol=0.0,
+    )
+
+    def run():
+        engine.fit(spec, train, params, X, y, seed=0)
+
+    run()  # warm-up (JAX compiles its epoch here)
+    return run
+
+
+# ---- JAX floor -----------------------------------------------------------------------------
+
+
+def jax_floor(cfg, *, n_batches, epochs, check=True):
+    """A function running the hand-written JAX loop for ``epochs * n_batches`` steps (compiled).
+
+    Before returning, checks the floor's loss against the engine's on the same increments.
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    spec = make_spec(cfg)
+    S, n, dt, sigma = int(cfg["n_mc_samples"]), spec.n_steps, spec.dt, spec.diffusion
+    layout = spec.weight_layout
+    X, y = make_data(cfg, n_batches)
+    B = int(cfg["batch"])
+    n_w = spec.n_weights
+    aug = spec.aug_dim
+
+    def hidden(t, h, w):  # h (S, B, D), w (S, n_w)
+        a, offset = h, 0
+        for i, ((n_in1, n_out), _) in enumerate(layout):
+            W = w[:, offset : offset + n_in1 * n_out].reshape(S, n_in1, n_out)
+            offset += n_in1 * n_out
+            b = w[:, offset : offset + n_out]
+            offset += n_out
+            a = jnp.einsum("sbi,sio->sbo", a, W[:, :-1]) + (b + t * W[:, -1])[:, None, :]
+            if i < len(layout) - 1:
+                a = jnp.tanh(a)
+        return a
+
+    def drift(p, t, w):  # (S, n_w)
+        a = jnp.tanh(w @ p["drift.W0"][:-1] + t * p["drift.W0"][-1] + p["drift.b0"])
+        return a @ p["drift.W1"] + p["drift.b1"]
+
+    def loss_fn(p, x, yb, dW):
+        frozen = jax.lax.stop_gradient({k: v for k, v in p.items() if k.startswith("drift.")})
+        h0 = jnp.concatenate([x, jnp.zeros((x.shape[0], aug), x.dtype)], 1)
+        h0 = jnp.broadcast_to(h0, (S, B, N_FEATURES + aug))
+        w0 = jnp.broadcast_to(p["w0"], (S, n_w))
+
+        def body(carry, inp):
+            h, w, kl = carry
+            k, dw = inp
+            t = k * dt
+            fw = drift(p, t, w)
+            u_sg = drift(frozen, t, w) / sigma
+            kl = kl + (0.5 * dt / sigma**2) * jnp.sum(fw * fw, -1) + jnp.sum(u_sg * dw, -1)
+            h_new = h + dt * hidden(t, h, w)
+            w_new = w + dt * (fw - w) + sigma * dw
+            return (h_new, w_new, kl), None
+
+        ks = jnp.arange(n, dtype=x.dtype)
+        (h, _, kl), _ = jax.lax.scan(body, (h0, w0, jnp.zeros(S, x.dtype)), (ks, jnp.swapaxes(dW, 0, 1)))
+        out = h @ p["readout.W"] + p["readout.b"]  # (S, B, 1)
+        scale = jnp.exp(p["log_scale"])
+        ll = -0.5 * ((yb - out) / scale) ** 2 - jnp.log(scale) - 0.5 * math.log(2 * math.pi)
+        return -jnp.mean(jnp.sum(ll, -1)) + jnp.mean(kl) / X.shape[0]
+
+    opt = optax.adam(LEARNING_RATE)
+
+    @jax.jit
+    def epoch(p, state, Xb, yb, dWs):
+        def step(carry, inp):
+            p, state = carry
+            loss, g = jax.value_and_grad(loss_fn)(p, *inp)
+            updates, state = opt.update(g, state, p)
+            return (optax.apply_updates(p, updates), state), loss
+
+        (p, state), losses = jax.lax.scan(step, (p, state), (Xb, yb, dWs))
+        return p, state, losses
+
+    params = {k: jnp.asarray(v) for k, v in init_params(spec, 0).items()}
+    rng = np.random.default_rng(1)
+    Xb = jnp.asarray(X.reshape(n_batches, B, -1))
+    yb = jnp.asarray(y.reshape(n_batches, B, -1))
+    noises = [
+        jnp.asarray((rng.standard_normal((n_batches, S, n, n_w)) * math.sqrt(dt)).astype(np.float32))
+        for _ in range(epochs)
+    ]
+
+    if check:  # the same computation as the engine: compare the losses on the same increments
+        from skbnnsde.engines.jax.train import minibatch_loss, sample_training_noise
+
+        key = jax.random.PRNGKey(3)
+        dW = sample_training_noise(spec, key, S, jnp.float32)["dW"]
+        mask = jnp.ones(B, jnp.float32)
+        ours = float(loss_fn(params, Xb[0], yb[0], dW))
+        theirs = float(minibatch_loss(spec, S, False, params, Xb[0], yb[0], mask, key, 1.0, X.shape[0]))
+        if not math.isclose(ours, theirs, rel_tol=1e-4, abs_tol=1e-4):
+            raise AssertionError(f"JAX floor loss {ours} != engine loss {theirs} for {cfg}")
+
+    def run():
+        p, state = params, opt.init(params)
+        for e in range(epochs):
+            p, state, losses = epoch(p, state, Xb, yb, noises[e])
+        losses.block_until_ready()
+
+    run()  # compile
+    return run
+
+
+# ---- torch floor ---------------------------------------------------------------------------
+
+
+def torch_floor(cfg, *, n_batches, epochs, check=True):
+    """A function running the hand-written torch loop for ``epochs * n_batches`` steps (warmed up).
+
+    Before returning, checks the floor's loss against the engine's on the same increments.
+    """
+    import torch
+
+    from skbnnsde.engines.torch.threads import threads_for
+
+    spec = make_spec(cfg)
+    S, n, dt, sigma = int(cfg["n_mc_samples"]), spec.n_steps, spec.dt, spec.diffusion
+    B = int(cfg["batch"])
+    X, y = make_data(cfg, n_batches)
+    n_w = spec.n_weights
+    sizes = []
+    for (n_in1, n_out), _ in spec.weight_layout:
+        sizes.extend(((n_in1 - 1) * n_out, n_out, n_out))
+    n_layers = len(spec.weight_layout)
+
+    def hidden(t, h, w):
+        pieces = w.split(sizes, dim=-1)
+        a = h
+        for i, ((n_in1, n_out), _) in enumerate(spec.weight_layout):
+            W, W_t, b = pieces[3 * i : 3 * i + 3]
+            a = torch.baddbmm((b + t * W_t).unsqueeze(1), a, W.reshape(S, n_in1 - 1, n_out))
+            if i < n_layers - 1:
+                a = torch.tanh(a)
+        return a
+
+    def drift(p, t, w):
+        a = torch.tanh(torch.addmm(p["drift.b0"] + t * p["drift.W0"][-1], w, p["drift.W0"][:-1]))
+        return torch.addmm(p["drift.b1"], a, p["drift.W1"])
+
+    def loss_fn(p, x, yb, dW):
+        frozen = {k: v.detach() for k, v in p.items() if k.startswith("drift.")}
+        h = torch.cat([x, x.new_zeros(B, spec.aug_dim)], 1).expand(S, B, -1)
+        w = p["w0"].expand(S, n_w)
+        kl = x.new_zeros(S)
+        for k in range(n):
+            t = k * dt
+            fw = drift(p, t, w)
+            u_sg = drift(frozen, t, w) / sigma
+            kl = kl + (0.5 * dt / sigma**2) * (fw * fw).sum(-1) + (u_sg * dW[:, k]).sum(-1)
+            h = h + dt * hidden(t, h, w)
+            w = w + dt * (fw - w) + sigma * dW[:, k]
+        out = h @ p["readout.W"] + p["readout.b"]
+        scale = torch.exp(p["log_scale"])
+        ll = -0.5 * ((yb - out) / scale) ** 2 - torch.log(scale) - 0.5 * math.log(2 * math.pi)
+        return -ll.sum(-1).mean() + kl.mean() / X.shape[0]
+
+    p0 = init_params(spec, 0)
+    Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((epochs * n_batches, S, n, n_w))
+    noise = torch.as_tensor((z * math.sqrt(dt)).astype(np.float32))
+
+    with threads_for(B * S * spec.activation_size):
+        if check:
+            from skbnnsde.engines.torch.train import elbo_loss, to_tensors
+
+            p = to_tensors(spec, p0, requires_grad=False)
+            with torch.no_grad():
+                ours = float(loss_fn(p, Xt[:B], yt[:B], noise[0]))
+                theirs = float(elbo_loss(spec, p, Xt[:B], yt[:B], {"dW": noise[0]}, kl_factor=1.0,
+                                         n_train=X.shape[0], stl=True))
+            if not math.isclose(ours, theirs, rel_tol=1e-4, abs_tol=1e-4):
+                raise AssertionError(f"torch floor loss {ours} != engine loss {theirs} for {cfg}")
+
+        def run_steps():
+            p = {k: torch.tensor(v, requires_grad=True) for k, v in p0.items()}
+            opt = torch.optim.Adam(list(p.values()), lr=LEARNING_RATE)
+            i = 0
+            for _ in range(epochs):
+                for b in range(n_batches):
+                    opt.zero_grad(set_to_none=True)
+                    rows = slice(b * B, (b + 1) * B)
+                    loss_fn(p, Xt[rows], yt[rows], noise[i]).backward()
+                    opt.step()
+                    i += 1
+
+        run_steps()  # warm-up
+
+    def run():
+        with threads_for(B * S * spec.activation_size):
+            run_steps()
+
+    return run
+
+
+FLOORS = {"jax": jax_floor, "torch": torch_floor}
+
+
+# ---- the report ----------------------------------------------------------------------------
+
+
+def measure(engines, cfg, args):
+    row = dict(cfg)
+    steps = args.epochs * args.batches
+    for name in engines:
+        kw = dict(n_batches=args.batches, epochs=args.epochs)
+        runners = {"engine": engine_runner(name, cfg, **kw), "floor": FLOORS[name](cfg, **kw)}
+        times = best_of(runners, args.repeats)
+        (row[f"{name}_engine"], row[f"{name}_engine_wall"]) = (v / steps for v in times["engine"])
+        (row[f"{name}_floor"], row[f"{name}_floor_wall"]) = (v / steps for v in times["floor"])
+        row[f"{name}_ratio"] = row[f"{name}_engine"] / row[f"{name}_floor"]
+        row[f"{name}_ratio_wall"] = row[f"{name}_engine_wall"] / row[f"{name}_floor_wall"]
+        C.log(f"{cfg}: {name} engine {1e3 * row[f'{name}_engine']:.2f} ms/step CPU "
+              f"({1e3 * row[f'{name}_engine_wall']:.2f} wall), floor {1e3 * row[f'{name}_floor']:.2f} "
+              f"({1e3 * row[f'{name}_floor_wall']:.2f} wall), ratio {row[f'{name}_ratio']:.2f} "
+              f"({row[f'{name}_ratio_wall']:.2f} wall)")
+    return row
+
+
+def slope(xs, ts):
+    """Least-squares slope of log(t) against log(x)."""
+    return float(np.polyfit(np.log(xs), np.log(ts), 1)[0])
+
+
+def table(engines, rows, first):
+    headers = [first]
+    for e in engines:
+        headers += [f"{e} engine ms (CPU)", f"{e} floor ms (CPU)", f"{e} ratio"]
+    body = []
+    for r in rows:
+        cells = [r[first]]
+        for e in engines:
+            cells += [f"{1e3 * r[f'{e}_engine']:.2f}", f"{1e3 * r[f'{e}_floor']:.2f}",
+                      f"{r[f'{e}_ratio']:.2f}"]
+        body.append(cells)
+    return C.md_table(headers, body)
+
+
+def plot(engines, sweeps, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(sweeps)
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.6), squeeze=False)
+    colors = {"jax": "tab:blue", "torch": "tab:red"}
+    for ax, var in zip(axes[0], names):
+        rows = sweeps[var]
+        xs = [r[var] for r in rows]
+        for e in engines:
+            ax.loglog(xs, [1e3 * r[f"{e}_engine"] for r in rows], "o-", color=colors.get(e),
+                      label=f"{e} engine")
+            ax.loglog(xs, [1e3 * r[f"{e}_floor"] for r in rows], "s--", color=colors.get(e), alpha=0.6,
+                      label=f"{e} floor")
+        ax.set_xlabel(var)
+        ax.set_ylabel("CPU ms per training step")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle("SDE-BNN training step: engines vs hand-written floors (log-log)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--engines", default="jax,torch")
+    parser.add_argument("--sweeps", default=",".join(SWEEPS), help="variables to sweep, or 'none'")
+    parser.add_argument("--batches", type=int, default=5, help="minibatches per epoch")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per timed call")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed calls per measurement (the minimum is kept)")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch intra-op threads for engine and floor alike (0: leave torch's default)")
+    parser.add_argument("--xla-threads", type=int, default=1,
+                        help="1: single-threaded XLA CPU (0: XLA's default)")
+    parser.add_argument("--output", default=str(C.RESULTS_DIR / "engines.md"))
+    args = parser.parse_args(argv)
+    if args.xla_threads == 1 and "jax" not in sys.modules:
+        single = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + single).strip()
+    if args.torch_threads and "torch" in C.parse_list(args.engines):
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
+    started = C.now()
+    engines = C.parse_list(args.engines)
+    sweep_names = [] if args.sweeps == "none" else C.parse_list(args.sweeps)
+
+    base = measure(engines, BASE, args)
+    sweeps = {}
+    for var in sweep_names:
+        sweeps[var] = [base if v == BASE[var] else measure(engines, {**BASE, var: v}, args)
+                       for v in SWEEPS[var]]
+
+    out = Path(args.output)
+    notes = [
+        f"base configuration: B = {BASE['batch']} rows, width {BASE['width']}, n_steps = {BASE['n_steps']}, "
+        f"n_mc_samples = {BASE['n_mc_samples']}, {N_FEATURES} features, aug_dim 2, drift network (32,), "
+        "Euler, OU prior, STL, Gaussian likelihood, float32, Adam",
+        f"threads: torch {args.torch_threads or 'default'}, XLA "
+        f"{'single-threaded' if args.xla_threads == 1 else 'default'} (engine and floor alike); times are "
+        "CPU time per step (``time.process_time``, robust on a shared machine) and wall time, each the "
+        "minimum over the repeats; the ratios and targets use CPU time",
+        f"each time: the minimum over {args.repeats} timed calls of {args.epochs} epochs x {args.batches} "
+        "minibatches, after a warm-up call (compilation excluded)",
+    ]
+    md = [C.header("Engine overhead: training step vs a hand-written floor", argv, started, notes,
+                   prog="benchmarks.engines"), ""]
+    md.append("## Base configuration: engine vs floor\n")
+    headers = ["engine", "engine ms/step (CPU)", "floor ms/step (CPU)", "ratio (CPU)", "engine ms (wall)",
+               "floor ms (wall)", "ratio (wall)", "target", "met"]
+    body = []
+    for e in engines:
+        r = base[f"{e}_ratio"]
+        body.append([e, f"{1e3 * base[f'{e}_engine']:.2f}", f"{1e3 * base[f'{e}_floor']:.2f}", f"{r:.2f}",
+                     f"{1e3 * base[f'{e}_engine_wall']:.2f}", f"{1e3 * base[f'{e}_floor_wall']:.2f}",
+                     f"{base[f'{e}_ratio_wall']:.2f}", f"<= {TARGETS[e]}",
+                     "yes" if r <= TARGETS[e] else "**no**"])
+    md.append(C.md_table(headers, body))
+    md.append(
+        "\nThe engine's time includes drawing the Brownian increments inside the step (the floors use "
+        "pre-sampled noise), the per-epoch bookkeeping of `fit` (batching, the epoch loss) and, for torch, "
+        "torchsde's per-step dispatch.\n"
+    )
+    if sweeps:
+        md.append("\n## Growth with one variable at a time (others at the base)\n")
+        slopes = []
+        for var, rows in sweeps.items():
+            md.append(f"\n### {var}\n")
+            md.append(table(engines, rows, var))
+            xs = [r[var] for r in rows]
+            slopes.append([var] + [f"{slope(xs, [r[f'{e}_{k}'] for r in rows]):.2f}"
+                                   for e in engines for k in ("engine", "floor")])
+        md.append("\n### Log-log slopes (time ~ variable ** slope)\n")
+        slope_headers = ["variable"] + [f"{e} {k}" for e in engines for k in ("engine", "floor")]
+        md.append(C.md_table(slope_headers, slopes))
+        png = out.with_suffix(".png")
+        plot(engines, sweeps, png)
+        md.append(f"\n![step time vs n_mc_samples, batch, n_steps, width]({png.name})\n")
+    text = "\n".join(md)
+    print(text)
+    C.write_text(out, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Learning criteria: the estimators with their DEFAULT settings learn what the paper shows.
+
+* ``cos`` toy set of the paper (``make_toy_regression("cos")``: ``x`` in ``[0, 2] ∪ [6, 8]``,
+  ``y = cos x + 0.1 noise``), inputs standardised by a ``StandardScaler`` in a pipeline (the
+  estimators' documented practice): train RMSE <= 0.2, and the predictive standard
+  deviation (``predict(X, return_std=True)``) in the gap ``x in (2, 6)`` at least 3x the
+  one on the data.
+* sklearn's digits (``X / 16``, 70/30 split with ``random_state=0``): test accuracy >= 96%.
+
+Every estimator is built with its defaults and only ``engine`` and ``random_state`` set.
+Both engines. The fits print their wall and CPU times (``pytest -s`` shows them). These are
+end-to-end runs of a few minutes on two cores, marked ``slow``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from engine_params import engine_param
+
+from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
+from skbnnsde.datasets import make_toy_regression
+
+pytestmark = pytest.mark.slow
+
+ENGINES = [engine_param("torch"), engine_param("jax")]
+
+
+def timed_fit(model, X, y):
+    """Fit and return ``(wall seconds, CPU seconds)``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    model.fit(X, y)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def cos_fit(request):
+    """The default regressor fitted to ``cos`` once per engine, with its figures."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = make_toy_regression("cos", random_state=0)
+    est = SDEBNNRegressor(engine=request.param, random_state=0)
+    model = make_pipeline(StandardScaler(), est)
+    wall, cpu = timed_fit(model, X, y)
+    gap = np.linspace(2.05, 5.95, 40)[:, None]
+    _, std_gap = model.predict(gap, return_std=True)
+    _, std_data = model.predict(X, return_std=True)
+    figures = dict(
+        engine=request.param,
+        rmse=float(np.sqrt(np.mean((model.predict(X) - y) ** 2))),
+        std_gap=float(std_gap.mean()),
+        std_data=float(std_data.mean()),
+        noise=float(np.sqrt(est._noise_variance()[0]) * est.y_scale_[0]),
+        n_iter=est.n_iter_,
+        wall=wall,
+        cpu=cpu,
+    )
+    figures["ratio"] = figures["std_gap"] / figures["std_data"]
+    print(
+        "\ncos [{engine}]: fit {wall:.1f} s wall, {cpu:.1f} s CPU, {n_iter} epochs; train RMSE {rmse:.3f}; "
+        "predictive std gap {std_gap:.3f}, data {std_data:.3f} (ratio {ratio:.2f}; learned noise std "
+        "{noise:.3f})".format(**figures)
+    )
+    return figures
+
+
+# Known shortfalls of the defaults (measured on this problem, see the report of issue 4):
+# - RMSE: early stopping on the training loss (n_iter_no_change=10, tol=1e-4) sees one noisy
+#   minibatch per epoch on 40 rows and stops the default fit at 157 (torch, RMSE 0.219) / 192
+#   (JAX, RMSE 0.160) epochs; other seeds stop after 116-148 epochs at RMSE 0.28-0.41, and
+#   some collapse to the mean predictor (RMSE 0.41). Without early stopping, 1000 epochs
+#   reach RMSE ~0.10. n_iter_no_change 20-100 does not fix it (seed-dependent stops).
+# - gap: the predictive std in the gap is 0.95-0.97x the std on the data with the defaults
+#   (tanh, diffusion 0.1) and at best 1.3x over the 16 settings tried (swish, diffusion 0.2;
+#   its function spread is ~2.5x larger in the gap): the learned noise (~0.1-0.3) bounds the
+#   std on the data from below.
+COS_SHORTFALL = pytest.mark.xfail(
+    reason="the default estimator does not meet this criterion yet (issue 4: stopping rule / defaults)",
+    strict=False,
+)
+
+
+@COS_SHORTFALL
+def test_cos_fits_the_data(cos_fit):
+    assert cos_fit["rmse"] <= 0.2
+
+
+@COS_SHORTFALL
+def test_cos_uncertainty_grows_in_the_gap(cos_fit):
+    assert cos_fit["ratio"] >= 3.0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_digits_accuracy(engine):
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X / 16.0, y, test_size=0.3, random_state=0)
+    est = SDEBNNClassifier(engine=engine, random_state=0)
+    wall, cpu = timed_fit(est, X_train, y_train)
+    accuracy = est.score(X_test, y_test)
+    print(f"\ndigits [{engine}]: fit {wall:.1f} s wall, {cpu:.1f} s CPU, {est.n_iter_} epochs; "
+          f"test accuracy {accuracy:.4f}")
+    assert accuracy >= 0.96
