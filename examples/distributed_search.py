@@ -69,8 +69,8 @@ def plot_scores(search, path, title):
     res = search.cv_results_
     labels = [f"{p['sdebnnregressor__engine']}, {p['sdebnnregressor__posterior']}" for p in res["params"]]
     fig, ax = plt.subplots(figsize=(6, 0.4 * len(labels) + 1.5))
-    ax.barh(np.arange(len(labels)), res["mean_test_score"], xerr=res["std_test_score"], color="tab:green",
-            alpha=0.7)
+    ax.errorbar(res["mean_test_score"], np.arange(len(labels)), xerr=res["std_test_score"], fmt="o",
+                color="tab:green", capsize=3)
     ax.set_yticks(np.arange(len(labels)), labels, fontsize=8)
     ax.set(xlabel="cross-validated mean test log-likelihood", title=title)
     fig.tight_layout()

@@ -33,7 +33,7 @@ from skbnnsde.metrics import gaussian_log_likelihood, log_likelihood_scorer
 
 
 def plot_scores(results, path, title):
-    """Horizontal bars of the mean CV score (± std) of every grid point, best at the top."""
+    """The mean CV score (± std over the folds) of every grid point, best at the top."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -42,8 +42,8 @@ def plot_scores(results, path, title):
     order = np.argsort(results["mean_test_score"])
     labels = [", ".join(str(v) for v in results["params"][i].values()) for i in order]
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(order) + 1.5))
-    ax.barh(np.arange(len(order)), results["mean_test_score"][order], xerr=results["std_test_score"][order],
-            color="tab:blue", alpha=0.7)
+    mean, std = results["mean_test_score"][order], results["std_test_score"][order]
+    ax.errorbar(mean, np.arange(len(order)), xerr=std, fmt="o", color="tab:blue", capsize=3)
     ax.set_yticks(np.arange(len(order)), labels, fontsize=8)
     ax.set(xlabel="cross-validated mean test log-likelihood (higher is better)", title=title)
     fig.tight_layout()
@@ -63,8 +63,9 @@ def main(argv=None):
     parser.add_argument("--n-steps", "--n_steps", dest="n_steps", type=int, default=10,
                         help="solver steps over the depth (default: %(default)s)")
     parser.add_argument("--cv", type=int, default=3, help="cross-validation folds (default: %(default)s)")
-    parser.add_argument("--n-jobs", "--n_jobs", dest="n_jobs", type=int, default=2,
-                        help="parallel fits (joblib; default: %(default)s)")
+    parser.add_argument("--n-jobs", "--n_jobs", dest="n_jobs", type=int, default=1,
+                        help="parallel fits (joblib; default: %(default)s: the fits are small, and every "
+                             "extra process pays its own imports and JAX compilations)")
     parser.add_argument("--engines", nargs="+", default=None, choices=["jax", "torch"],
                         help="engines to compare (default: every installed engine)")
     parser.add_argument("--smoke", action="store_true",

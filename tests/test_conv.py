@@ -73,3 +73,17 @@ def test_conv_spec_sizes():
     assert spec.n_weights == sum(spec.block_n_weights)
     with pytest.raises(ValueError, match="image_shape"):
         ModelSpec(n_features=10, n_outputs=2, architecture="conv", image_shape=(1, 3, 3))
+
+
+@pytest.mark.parametrize("posterior", ["meanfield", "point"])
+@pytest.mark.parametrize("engine", ENGINE_PARAMS)
+def test_conv_weight_paths_for_constant_weight_posteriors(engine, posterior, digits60):
+    """Regression: torch's weight_paths integrated the conv blocks with zero rows and failed."""
+    X, y = digits60
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = SDEBNNClassifier(engine=engine, **{**TINY, "posterior": posterior, "max_iter": 1}).fit(X, y)
+    spec = clf._fitted_spec(clf._engine())
+    paths = clf.weight_paths(n_samples=2)
+    assert paths.shape == (2, spec.n_steps + 1, spec.n_weights)
+    assert np.all(np.isfinite(paths))
