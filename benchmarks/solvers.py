@@ -28,10 +28,12 @@ Implementations (each draws its own Brownian motion inside the timed call):
   otherwise.
 
 Reported per configuration: compile time of the gradient function (JAX; wall-clock and the
-process's CPU time, which contention inflates less), forward time and
+process's CPU time: under contention the CPU time inflates less, on an idle machine XLA
+compiles on several threads and the CPU time exceeds the wall time), forward time and
 forward+backward time (minimum over repeated calls after a warm-up, ``--budget`` seconds of
-calls per cell, the implementations' calls interleaved: the cores may be shared), and the ratios to the floor. Targets: jaxsde-bp <= 1.3x the floor, jaxsde-adj <= 3x
-jaxsde-bp (forward+backward), gradient compile <= 2 s at B = 256, D = 16, N = 100.
+calls per cell, the implementations' calls interleaved: the cores may be shared), and the
+ratios to the floor. Targets: jaxsde-bp <= 1.3x the floor, jaxsde-adj <= 3x jaxsde-bp
+(forward+backward), gradient compile <= 2 s at B = 256, D = 16, N = 100.
 
 Limits (for a 2-core machine): the backprop runs (floor, jaxsde-bp, torchsde) store every
 step, so forward+backward is skipped when ``B*D*N > --max-bp-work`` (default 2e8: the largest
@@ -39,6 +41,12 @@ configuration would need > 12 GB); diffrax descends its Brownian tree twice per 
 22 normal draws of the whole state per step at tol = dt/2), which takes minutes per call on
 2 cores for large states, so it is skipped above ``--max-diffrax-work`` (default 5e7, i.e. the
 three largest configurations). Skipped cells say so in the table.
+
+Caveats: on CPU, pre-sampling every increment in one call (the floor) is slower than
+jaxsde's per-step draws once ``N*B*D`` is large (the per-step draws stay in cache), so there
+the "floor" bounds the solver loop, not the sampling; and torch's OpenMP threads spin-wait,
+so its multi-threaded times (``B * max(D, hidden) >= 2**16``) suffer most when other jobs
+share the cores.
 
 Command used for ``benchmarks/results/solvers.md`` (from the repository root)::
 
@@ -369,6 +377,7 @@ def main(argv=None):
         raise SystemExit(f"unknown implementations {sorted(bad)}; choose from {IMPLS}")
     output = args.output or (None if args.quick else str(RESULTS_DIR / "solvers.md"))
     started = now()
+    load0 = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     check_same_computation()
     results = {}
     for B in Bs:
@@ -390,7 +399,10 @@ def main(argv=None):
             except PackageNotFoundError:
                 return "not installed"
 
-        notes = [f"diffrax {ver('diffrax')}, lineax {ver('lineax')}, equinox {ver('equinox')}",
+        load1 = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+        notes = [f"load average (1, 5, 15 min) when the run started: {load0}; when it ended: {load1} "
+                 "(the header's \"at start\" figure was read when the file was written)",
+                 f"diffrax {ver('diffrax')}, lineax {ver('lineax')}, equinox {ver('equinox')}",
                  f"MLP hidden width {args.hidden}; float32; times are minima over repeated calls after a "
                  f"warm-up, the implementations' calls interleaved (one call, then more until "
                  f"{args.budget:g} s of calls or {args.max_calls} calls)"]
