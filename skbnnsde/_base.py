@@ -104,6 +104,11 @@ def _conv_fields(spec: dict) -> dict:
     return out
 
 
+def _check_n_samples(n_samples) -> None:
+    """ValueError unless ``n_samples`` (of ``sample_posterior``/``weight_paths``) is a positive int."""
+    if not isinstance(n_samples, (Integral, np.integer)) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+
 class BaseSDEBNN(BaseEstimator):
     """Hyperparameters, validation, engine dispatch and the training loop's driver."""
 
@@ -485,8 +490,7 @@ class BaseSDEBNN(BaseEstimator):
         (3, 5)
         """
         check_is_fitted(self, "params_")
-        if not isinstance(n_samples, (Integral, np.integer)) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+        _check_n_samples(n_samples)
         engine = self._engine()
         spec = self._fitted_spec(engine)
         params = {k: np.asarray(v, dtype=spec.dtype) for k, v in self.params_.items()}

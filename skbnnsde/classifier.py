@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from ._base import BaseSDEBNN
+from ._base import BaseSDEBNN, _check_n_samples
 from ._docs import ATTRIBUTES_DOC, PARAMETERS_DOC
 from .engines.base import CLASSIFICATION_LIKELIHOODS
 
@@ -151,7 +151,6 @@ class SDEBNNClassifier(ClassifierMixin, BaseSDEBNN):
             Each slice ``[:, :, s]`` is a probability table whose rows sum to 1.
         """
         X = self._validate_predict_X(X)
-        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+        _check_n_samples(n_samples)
         logits = self._predict_samples(X, n_samples, self._sample_seed(random_state))
         return np.transpose(_softmax(logits), (1, 2, 0))

@@ -7,7 +7,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
-from ._base import BaseSDEBNN
+from ._base import BaseSDEBNN, _check_n_samples
 from ._docs import PARAMETERS_DOC, ATTRIBUTES_DOC
 from .engines.base import REGRESSION_LIKELIHOODS
 
@@ -150,8 +150,7 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
             ``GaussianProcessRegressor.sample_y``.
         """
         X = self._validate_predict_X(X)
-        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+        _check_n_samples(n_samples)
         samples = self._predict_samples(X, n_samples, self._sample_seed(random_state))
         samples = samples * self.y_scale_ + self.y_mean_  # (S, n, k)
         out = np.transpose(samples, (1, 2, 0))  # (n, k, S)
