@@ -20,7 +20,10 @@ PARAMETERS_DOC = """\
         "cpu", "cuda" or "cuda:N"; "auto" uses CUDA when the engine sees a GPU. The choice
         is stored in ``device_``.
     dtype : {"float32", "float64"}, default="float32"
-        Floating-point precision of the computation.
+        Floating-point precision of the computation. One exception: the torch engine
+        predicts with ``architecture="mlp"`` on the CPU in float64, because the CPU's
+        float32 matrix kernels would make a row's prediction depend on its position in
+        ``X`` (by ~1e-6).
     architecture : {"mlp", "conv"}, default="mlp"
         Network of the hidden state. "mlp": ``f_h`` is a multilayer perceptron on the
         features (plus ``aug_dim`` zeros). "conv" (images): the rows of ``X`` are images of

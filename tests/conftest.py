@@ -13,6 +13,14 @@ from skbnnsde.engines import is_installed
 # Tests run on the CPU unless a test asks for a GPU; keep XLA from grabbing all memory.
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
+# Under pytest-xdist every core runs a worker: XLA's own thread pool would make the workers
+# compete for the cores (the torch engine already keeps small problems on one thread).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["XLA_FLAGS"] = " ".join(
+        filter(None, [os.environ.get("XLA_FLAGS"), "--xla_cpu_multi_thread_eigen=false",
+                      "intra_op_parallelism_threads=1"])
+    )
+
 
 def _cuda_available() -> bool:
     if is_installed("torch"):

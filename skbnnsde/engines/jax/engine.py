@@ -17,7 +17,7 @@ import numpy as np
 
 from ..base import ModelSpec, TrainSpec, as_plain_params, init_params, sample_noise
 from .sde import solve
-from .train import ROW_BUCKET, fit_loop
+from .train import ROW_BUCKET, fit_loop, row_bucket
 
 #: rows per prediction chunk (weight paths do not depend on the rows, so chunking is exact)
 PREDICT_CHUNK = 2048
@@ -26,15 +26,17 @@ PREDICT_CHUNK_ELEMENTS = 1 << 24
 
 
 def _rows_per_chunk(spec: ModelSpec, n_paths: int, n_rows: int) -> int:
-    """Rows per prediction chunk, a multiple of ROW_BUCKET; every chunk is padded to it.
+    """Rows per prediction chunk; every chunk is padded to it.
 
     At most ``PREDICT_CHUNK`` rows, fewer for wide models (``PREDICT_CHUNK_ELEMENTS``), and
-    the rows split evenly over the chunks, so that all of them have one shape and compile once.
+    the rows split evenly over the chunks, so that all of them have one shape and compile
+    once; the size is :func:`train.row_bucket`'s, so predicting on inputs of many sizes
+    (cross-validation, scoring) reuses a few compiled shapes.
     """
     limit = PREDICT_CHUNK_ELEMENTS // max(1, n_paths * spec.activation_size)
     limit = min(PREDICT_CHUNK, max(ROW_BUCKET, limit // ROW_BUCKET * ROW_BUCKET))
     n_chunks = math.ceil(max(n_rows, 1) / limit)
-    return int(math.ceil(math.ceil(max(n_rows, 1) / n_chunks) / ROW_BUCKET) * ROW_BUCKET)
+    return row_bucket(math.ceil(max(n_rows, 1) / n_chunks))
 
 
 def _jax_device(name: str):

@@ -6,6 +6,8 @@ Mirror of ``engines/jax/engine.py``. Parameters come in and go out as dicts of N
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -23,6 +25,21 @@ PREDICT_CHUNK_ELEMENTS = 1 << 24
 def _rows_per_chunk(spec: ModelSpec, n_samples: int) -> int:
     width = spec.activation_size
     return max(1, PREDICT_CHUNK_ELEMENTS // max(1, n_samples * width))
+
+
+def prediction_spec(spec: ModelSpec) -> ModelSpec:
+    """The spec predictions are computed with: float64 for the ``mlp`` architecture on the CPU.
+
+    The CPU's float32 GEMM kernels treat a batch's tail rows with other instructions than the
+    rest, so a row's result moves by an ulp with its position in ``X``; through the solve that
+    grows to ~1e-6, and predictions would depend on the order of the rows
+    (``check_methods_sample_order_invariance``). In float64 the same effect is ~1e-14, far
+    below anything the model resolves. The conv architecture's convolutions treat every image
+    alike and stay in ``spec.dtype``, as does every GPU computation.
+    """
+    if spec.architecture == "mlp" and spec.dtype == "float32" and torch.device(spec.device).type == "cpu":
+        return dataclasses.replace(spec, dtype="float64")
+    return spec
 
 
 def forward_from_noise(spec: ModelSpec, params, X, noise, *, stl: bool = False):
@@ -94,12 +111,15 @@ class TorchEngine:
 
         The paths come from ``base.sample_noise(spec, n_samples, seed)``, so both engines
         predict the same thing for a seed. Rows are processed in chunks; the weight paths
-        do not depend on the rows, so chunking changes nothing.
+        do not depend on the rows, so chunking changes nothing. The computation runs in
+        :func:`prediction_spec`'s dtype, so a row's prediction does not depend on the others.
         """
         n_samples = int(n_samples)
         device = torch.device(spec.device)
+        draws = base.sample_noise(spec, n_samples, int(seed))
+        spec = prediction_spec(spec)
         p = to_tensors(spec, params)
-        noise = noise_to_tensors(spec, base.sample_noise(spec, n_samples, int(seed)), device)
+        noise = noise_to_tensors(spec, draws, device)
         X = np.asarray(X)
         n_rows = X.shape[0]
         S = 1 if spec.posterior == "point" else n_samples

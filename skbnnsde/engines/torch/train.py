@@ -16,7 +16,6 @@ import numpy as np
 import torch
 
 from ..base import (
-    EarlyStopping,
     FitResult,
     ModelSpec,
     TrainingDivergedError,
@@ -24,6 +23,7 @@ from ..base import (
     batches,
     divergence_message,
     sample_noise,
+    stopper_for,
 )
 from .likelihoods import log_likelihood
 from .solve import check_stl_adjoint, solve
@@ -168,7 +168,7 @@ def fit(
         yv = targets_to_tensor(spec, validation_data[1], device)
         val_noise = noise_to_tensors(spec, sample_noise(spec, S, int(seed) + VALIDATION_SEED_OFFSET), device)
 
-    stopper = EarlyStopping(train.n_iter_no_change, train.tol)
+    stopper = stopper_for(train, validate)
     loss_curve, val_scores = [], []
     best = last_good = _snapshot(p)
     converged = interrupted = False
@@ -202,7 +202,7 @@ def fit(
                     val_loss = float(predictive_nll(spec, p, Xv, yv, val_noise))
                 if not math.isfinite(val_loss):
                     raise TrainingDivergedError(divergence_message(epoch, val_loss))
-                val_scores.append(val_loss)
+                val_scores.append(-val_loss)
             stop = stopper.update(val_loss if validate else epoch_loss)
             last_good = _snapshot(p)
             if validate and stopper.is_best:
