@@ -178,3 +178,96 @@ def read_jsonl(path):
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+# ---- what the UCI and classification runners share ----------------------------------------
+
+
+def sde_settings(estimator_class, sde_params):
+    """The SDE-BNN hyperparameters a run used: the shipped defaults with ``sde_params`` on top."""
+    params = estimator_class(**sde_params).get_params()
+    for key in ("random_state", "verbose"):
+        params.pop(key, None)
+    return params
+
+
+def check_choices(values, allowed, what):
+    """SystemExit naming the accepted values when one of ``values`` is not in ``allowed``."""
+    for value in values:
+        if value not in allowed:
+            raise SystemExit(f"unknown {what} {value!r}; choose from {', '.join(allowed)}")
+
+
+def run_caps(models, slow_models, n_runs, n_slow_runs, model_caps):
+    """Runs per model: ``n_runs``, ``n_slow_runs`` for the slow ones, then ``'name=N,...'`` overrides."""
+    slow = n_slow_runs if n_slow_runs is not None else n_runs
+    caps = {m: (slow if m in slow_models else n_runs) for m in models}
+    for item in parse_list(model_caps) or []:
+        key, _, val = item.partition("=")
+        caps[key] = int(val)
+    return caps
+
+
+def unique_records(paths, keep, key):
+    """The records of the JSON-lines ``paths`` that ``keep`` accepts; the first of each ``key`` wins."""
+    seen, out = set(), []
+    for path in parse_list(paths):
+        for record in read_jsonl(path):
+            k = key(record)
+            if keep(record) and k not in seen:
+                seen.add(k)
+                out.append(record)
+    return out
+
+
+def resumed_records(args, keep, key):
+    """With ``--resume --raw F``: the records already in F that ``keep`` accepts, and their keys."""
+    if not (args.resume and args.raw):
+        return [], set()
+    records = [r for r in read_jsonl(args.raw) if keep(r)]
+    return records, {key(r) for r in records}
+
+
+def add_run_arguments(parser, *, unit, target_model, output):
+    """The options both runners take: SDE settings, outputs, merging and resuming runs."""
+    parser.add_argument("--max-iter", type=int, default=None, help="SDE-BNN max_iter (epochs); default: shipped default")
+    parser.add_argument("--sde-params", default=None,
+                        help='JSON of estimator overrides for every SDE model, e.g. \'{"n_steps": 10}\'')
+    parser.add_argument("--model-splits", default=None, help=f"per-model {unit} caps, e.g. 'sde_torch=2'")
+    parser.add_argument("--target-model", default=target_model, help="model checked against the target")
+    parser.add_argument("--output", default=output, help="markdown output path")
+    parser.add_argument("--raw", default=None, help=f"optional JSON-lines file of per-{unit} records (appended)")
+    parser.add_argument("--render-from", default=None,
+                        help="comma list of JSON-lines files written by --raw: render the md from them and exit")
+    parser.add_argument("--variants", default=None,
+                        help="with --render-from: 'label=file.jsonl,...' runs of other SDE settings to compare")
+    parser.add_argument("--note", action="append", default=[],
+                        help="extra line for the md preamble (repeatable), e.g. the commands of merged runs")
+    parser.add_argument("--resume", action="store_true", help=f"skip the (set, {unit}, model) runs already in --raw")
+    parser.add_argument("--log", default=None, help="optional progress log file (also printed)")
+
+
+def sde_overrides(args):
+    """``--sde-params`` with ``--max-iter`` on top."""
+    params = parse_json_dict(args.sde_params)
+    if args.max_iter is not None:
+        params["max_iter"] = args.max_iter
+    return params
+
+
+def settings_notes(settings, sde_params, seed_name):
+    """The preamble lines that say which SDE-BNN settings the rows used."""
+    used = ", ".join(f"{k}={v!r}" for k, v in sorted(settings.items()) if k not in ("engine", "posterior"))
+    return [
+        f"SDE-BNN settings (engine / posterior per row; all else as below, `random_state` = {seed_name}): `{used}`",
+        ("overrides of the shipped defaults: `" + json.dumps(sde_params) + "`") if sde_params
+        else "the SDE-BNN rows use the estimator's shipped defaults (no overrides)",
+    ]
+
+
+def by_dataset_and_model(records):
+    """``{(dataset, model): [records]}``."""
+    groups = {}
+    for r in records:
+        groups.setdefault((r["dataset"], r["model"]), []).append(r)
+    return groups

@@ -137,34 +137,23 @@ def run_seed(name, dataset, seed, sde_params):
 def sde_settings(sde_params):
     from skbnnsde import SDEBNNClassifier
 
-    params = SDEBNNClassifier(**sde_params).get_params()
-    for k in ("random_state", "verbose"):
-        params.pop(k, None)
-    return params
+    return C.sde_settings(SDEBNNClassifier, sde_params)
 
 
 def render(records, args, argv, started, datasets, models, done=False):
-    sde_params = C.parse_json_dict(args.sde_params)
-    if args.max_iter is not None:
-        sde_params["max_iter"] = args.max_iter
+    sde_params = C.sde_overrides(args)
     settings = sde_settings(sde_params)
     notes = [
         "protocol: per seed, a stratified 75/25 train/test split (`train_test_split(random_state=seed)`), "
         "StandardScaler fitted on the training rows; accuracy, NLL (`log_loss`, nats) and top-label ECE "
         "(15 equal-width bins) on the test rows; mean ± standard error over the seeds run (column n)",
-        "SDE-BNN settings (engine / posterior per row; all else as below, `random_state` = seed): `"
-        + ", ".join(f"{k}={v!r}" for k, v in sorted(settings.items()) if k not in ("engine", "posterior"))
-        + "`",
-        ("overrides of the shipped defaults: `" + json.dumps(sde_params) + "`") if sde_params else
-        "the SDE-BNN rows use the estimator's shipped defaults (no overrides)",
+        *C.settings_notes(settings, sde_params, "seed"),
         "baselines: MLPClassifier(hidden_layer_sizes=(100,), max_iter=1000); LogisticRegression(max_iter=5000)",
         *getattr(args, "note", []),
         f"status: {'complete' if done else 'IN PROGRESS (partial results; rewritten after every seed)'}",
     ]
     out = [C.header("Classification benchmark", argv, started, notes, prog="benchmarks.classification")]
-    by = {}
-    for r in records:
-        by.setdefault((r["dataset"], r["model"]), []).append(r)
+    by = C.by_dataset_and_model(records)
     target = args.target_model
     for d in datasets:
         if d in TARGETS and by.get((d, target)):
@@ -231,20 +220,8 @@ def build_parser():
     p.add_argument("--seeds", type=int, default=10, help="number of seeds (splits) per data set")
     p.add_argument("--slow-seeds", type=int, default=None,
                    help=f"seeds for the slow variants ({', '.join(SLOW_MODELS)}); default --seeds")
-    p.add_argument("--model-splits", default=None, help="per-model seed caps, e.g. 'sde_torch=2'")
     p.add_argument("--models", default="sde_jax,mlp,logreg", help=f"comma list from {', '.join(ALL_MODELS)}")
-    p.add_argument("--max-iter", type=int, default=None, help="SDE-BNN max_iter (epochs); default: shipped default")
-    p.add_argument("--sde-params", default=None, help="JSON of SDEBNNClassifier overrides for every SDE model")
-    p.add_argument("--target-model", default="sde_jax", help="model checked against the digits target")
-    p.add_argument("--output", default=str(C.RESULTS_DIR / "classification.md"), help="markdown output path")
-    p.add_argument("--raw", default=None, help="optional JSON-lines file of per-seed records (appended)")
-    p.add_argument("--render-from", default=None, help="comma list of --raw files: render the md from them and exit")
-    p.add_argument("--variants", default=None,
-                   help="with --render-from: 'label=file.jsonl,...' runs of other SDE settings to compare")
-    p.add_argument("--note", action="append", default=[],
-                   help="extra line for the md preamble (repeatable), e.g. the commands of merged runs")
-    p.add_argument("--resume", action="store_true", help="skip the (set, seed, model) runs already in --raw")
-    p.add_argument("--log", default=None, help="optional progress log file (also printed)")
+    C.add_run_arguments(p, unit="seed", target_model="sde_jax", output=str(C.RESULTS_DIR / "classification.md"))
     return p
 
 
@@ -252,44 +229,27 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     started = C.now()
     datasets = C.parse_list(args.datasets)
-    for d in datasets:
-        if d not in DATASETS:
-            raise SystemExit(f"unknown data set {d!r}; choose from {', '.join(DATASETS)}")
+    C.check_choices(datasets, DATASETS, "data set")
     models = C.parse_list(args.models)
-    for m in models:
-        if m not in ALL_MODELS:
-            raise SystemExit(f"unknown model {m!r}; choose from {', '.join(ALL_MODELS)}")
+    C.check_choices(models, ALL_MODELS, "model")
     if args.target_model not in models:
         args.target_model = models[0]
-    sde_params = C.parse_json_dict(args.sde_params)
-    if args.max_iter is not None:
-        sde_params["max_iter"] = args.max_iter
-    slow = args.slow_seeds if args.slow_seeds is not None else args.seeds
-    caps = {m: (slow if m in SLOW_MODELS else args.seeds) for m in models}
-    for item in C.parse_list(args.model_splits) or []:
-        key, _, val = item.partition("=")
-        caps[key] = int(val)
+    sde_params = C.sde_overrides(args)
+    caps = C.run_caps(models, SLOW_MODELS, args.seeds, args.slow_seeds, args.model_splits)
     out_path = Path(args.output)
-    records = []
+
+    def keep(r):
+        return r["dataset"] in datasets and r["model"] in models
+
+    def key(r):
+        return (r["dataset"], r["seed"], r["model"])
+
     if args.render_from:
-        for path in C.parse_list(args.render_from):
-            records += [r for r in C.read_jsonl(path) if r["dataset"] in datasets and r["model"] in models]
-        seen, unique = set(), []
-        for r in records:  # the first record of a (set, seed, model) wins
-            k = (r["dataset"], r["seed"], r["model"])
-            if k not in seen:
-                seen.add(k)
-                unique.append(r)
-        records = unique
+        records = C.unique_records(args.render_from, keep, key)
         C.write_text(out_path, render(records, args, argv, started, datasets, models, done=True))
         C.log(f"wrote {out_path} from {len(records)} records", args.log)
         return records
-    done_keys = set()
-    if args.resume and args.raw:
-        for r in C.read_jsonl(args.raw):
-            if r["dataset"] in datasets and r["model"] in models:
-                records.append(r)
-                done_keys.add((r["dataset"], r["seed"], r["model"]))
+    records, done_keys = C.resumed_records(args, keep, key)
     # the cheap models over every seed first, then the slow variants, so a cut-short run has the main rows
     phases = [[m for m in models if m not in SLOW_MODELS], [m for m in models if m in SLOW_MODELS]]
     for phase, d in [(ph, d) for ph in phases if ph for d in datasets]:

@@ -54,7 +54,7 @@ if __package__ in (None, ""):  # ``python benchmarks/uci.py``
 else:
     from . import _common as C
 
-from skbnnsde.datasets import UCI_DATASETS, load_uci, uci_n_splits
+from skbnnsde.datasets import load_uci, uci_n_splits
 from skbnnsde.metrics import gaussian_log_likelihood
 
 # Published figures (README of the data folder): (RMSE, LL)
@@ -169,26 +169,17 @@ def sde_settings(sde_params):
     """The SDE-BNN hyperparameters actually used (shipped defaults + overrides)."""
     from skbnnsde import SDEBNNRegressor
 
-    params = SDEBNNRegressor(**sde_params).get_params()
-    params.pop("random_state", None)
-    params.pop("verbose", None)
-    return params
+    return C.sde_settings(SDEBNNRegressor, sde_params)
 
 
 def render(records, args, argv, started, datasets, models, n_splits_of, done=False):
-    sde_params = C.parse_json_dict(args.sde_params)
-    if args.max_iter is not None:
-        sde_params["max_iter"] = args.max_iter
+    sde_params = C.sde_overrides(args)
     settings = sde_settings(sde_params)
     notes = [
         "protocol: standard 20 train/test splits; X and y standardised on the training rows; "
         "RMSE and mean test log-likelihood (LL, nats per test row) in the original units of y; "
         "mean ± standard error over the splits run (column n)",
-        "SDE-BNN settings (engine / posterior per row; all else as below, `random_state` = split index): `"
-        + ", ".join(f"{k}={v!r}" for k, v in sorted(settings.items()) if k not in ("engine", "posterior"))
-        + "`",
-        ("overrides of the shipped defaults: `" + json.dumps(sde_params) + "`") if sde_params else
-        "the SDE-BNN rows use the estimator's shipped defaults (no overrides)",
+        *C.settings_notes(settings, sde_params, "split index"),
         "baselines: GP = GaussianProcessRegressor(ConstantKernel*RBF(ARD)+WhiteKernel, normalize_y=True, "
         "n_restarts_optimizer=0); BayesianRidge(); MLP = MLPRegressor((50,), early_stopping=True) with a "
         "Gaussian predictive whose std is the std of its training residuals",
@@ -198,9 +189,7 @@ def render(records, args, argv, started, datasets, models, n_splits_of, done=Fal
         f"status: {'complete' if done else 'IN PROGRESS (partial results; rewritten after every split)'}",
     ]
     out = [C.header("UCI regression benchmark", argv, started, notes, prog="benchmarks.uci")]
-    by = {}
-    for r in records:
-        by.setdefault((r["dataset"], r["model"]), []).append(r)
+    by = C.by_dataset_and_model(records)
 
     # summary: LL per set
     target_model = args.target_model
@@ -306,24 +295,9 @@ def build_parser():
     p.add_argument("--first-split", type=int, default=0, help="index of the first split")
     p.add_argument("--slow-splits", type=int, default=None,
                    help=f"splits for the slow variants ({', '.join(SLOW_MODELS)}); default --splits")
-    p.add_argument("--model-splits", default=None,
-                   help="per-model split caps, e.g. 'gp=10,sde_torch=2' (override --splits / --slow-splits)")
     p.add_argument("--models", default="sde_jax,gp,bayesian_ridge,mlp",
                    help=f"comma list from {', '.join(ALL_MODELS)}")
-    p.add_argument("--max-iter", type=int, default=None, help="SDE-BNN max_iter (epochs); default: shipped default")
-    p.add_argument("--sde-params", default=None,
-                   help='JSON of SDEBNNRegressor overrides for every SDE model, e.g. \'{"n_steps": 10}\'')
-    p.add_argument("--target-model", default="sde_jax", help="model checked against the target")
-    p.add_argument("--output", default=str(C.RESULTS_DIR / "uci.md"), help="markdown output path")
-    p.add_argument("--raw", default=None, help="optional JSON-lines file of per-split records (appended)")
-    p.add_argument("--render-from", default=None,
-                   help="comma list of JSON-lines files written by --raw: render the md from them and exit")
-    p.add_argument("--variants", default=None,
-                   help="with --render-from: 'label=file.jsonl,...' runs of other SDE settings to compare")
-    p.add_argument("--note", action="append", default=[],
-                   help="extra line for the md preamble (repeatable), e.g. the commands of merged runs")
-    p.add_argument("--resume", action="store_true", help="skip the (set, split, model) runs already in --raw")
-    p.add_argument("--log", default=None, help="optional progress log file (also printed)")
+    C.add_run_arguments(p, unit="split", target_model="sde_jax", output=str(C.RESULTS_DIR / "uci.md"))
     return p
 
 
@@ -336,43 +310,28 @@ def main(argv=None):
 
     datasets = [_uci_name(d) for d in datasets]
     models = C.parse_list(args.models)
-    for m in models:
-        if m not in ALL_MODELS:
-            raise SystemExit(f"unknown model {m!r}; choose from {', '.join(ALL_MODELS)}")
+    C.check_choices(models, ALL_MODELS, "model")
     if args.target_model not in models:
         args.target_model = models[0]
-    sde_params = C.parse_json_dict(args.sde_params)
-    if args.max_iter is not None:
-        sde_params["max_iter"] = args.max_iter
-    slow = args.slow_splits if args.slow_splits is not None else args.splits
-    caps = {m: (slow if m in SLOW_MODELS else args.splits) for m in models}
-    for item in C.parse_list(args.model_splits) or []:
-        key, _, val = item.partition("=")
-        caps[key] = int(val)
-    records = []
+    sde_params = C.sde_overrides(args)
+    caps = C.run_caps(models, SLOW_MODELS, args.splits, args.slow_splits, args.model_splits)
     n_splits_of = {}
     out_path = Path(args.output)
+
+    def keep(r):
+        return r["dataset"] in datasets and r["model"] in models
+
+    def key(r):
+        return (r["dataset"], r["split"], r["model"])
+
     if args.render_from:
-        for path in C.parse_list(args.render_from):
-            records += [r for r in C.read_jsonl(path) if r["dataset"] in datasets and r["model"] in models]
-        seen, unique = set(), []
-        for r in records:  # the first record of a (set, split, model) wins
-            k = (r["dataset"], r["split"], r["model"])
-            if k not in seen:
-                seen.add(k)
-                unique.append(r)
-        records = unique
+        records = C.unique_records(args.render_from, keep, key)
         for d in datasets:
             n_splits_of[d] = uci_n_splits(d, data_dir=data_dir)
         C.write_text(out_path, render(records, args, argv, started, datasets, models, n_splits_of, done=True))
         C.log(f"wrote {out_path} from {len(records)} records", args.log)
         return records
-    done_keys = set()
-    if args.resume and args.raw:
-        for r in C.read_jsonl(args.raw):
-            if r["dataset"] in datasets and r["model"] in models:
-                records.append(r)
-                done_keys.add((r["dataset"], r["split"], r["model"]))
+    records, done_keys = C.resumed_records(args, keep, key)
     for d in datasets:
         n_avail = uci_n_splits(d, data_dir=data_dir)
         n_splits_of[d] = n_avail
