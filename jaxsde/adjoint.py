@@ -47,6 +47,15 @@ def _with_arrays(grid, arrs):
     return dataclasses.replace(grid, ts=ts, t0s=t0s, t1s=t1s)
 
 
+def _negated_vjp(phi, y, a, p, skip_none=False):
+    """``(phi(y, p), -a . dphi/dy, -a . dphi/dp)``; with ``skip_none``, no cotangent on None outputs."""
+    dy, vjp_fn = jax.vjp(phi, list(y), p)
+    cotangent = [None if d is None else ai for d, ai in zip(dy, a)] if skip_none else list(a)
+    gy, gp = vjp_fn(cotangent)
+    neg = lambda x: jax.tree_util.tree_map(jnp.negative, x)
+    return dy, neg(gy), neg(gp)
+
+
 def _aug_field(terms, y, a, t, h, dW, p):
     """Augmented Stratonovich field times (h, dW): returns (dy, da, dp)."""
 
@@ -55,10 +64,7 @@ def _aug_field(terms, y, a, t, h, dW, p):
         gw = terms.diffusion_prod(t, yy, pp, dW)
         return lin([bi * h.astype(bi.dtype) for bi in b], (None, gw))
 
-    dy, vjp_fn = jax.vjp(phi, list(y), p)
-    gy, gp = vjp_fn(list(a))
-    neg = lambda x: jax.tree_util.tree_map(jnp.negative, x)
-    return dy, neg(gy), neg(gp)
+    return _negated_vjp(phi, y, a, p)
 
 
 def _vjp_drift(terms, y, a, t, h, p):
@@ -66,10 +72,7 @@ def _vjp_drift(terms, y, a, t, h, p):
     def phi(yy, pp):
         return [bi * h.astype(bi.dtype) for bi in terms.strat_drift(t, yy, pp)]
 
-    dy, vjp_fn = jax.vjp(phi, list(y), p)
-    gy, gp = vjp_fn(list(a))
-    neg = lambda x: jax.tree_util.tree_map(jnp.negative, x)
-    return dy, neg(gy), neg(gp)
+    return _negated_vjp(phi, y, a, p)
 
 
 def _vjp_noise(terms, y, a, t, dW, p):
@@ -77,10 +80,7 @@ def _vjp_noise(terms, y, a, t, dW, p):
     def phi(yy, pp):
         return terms.diffusion_prod(t, yy, pp, dW)
 
-    dy, vjp_fn = jax.vjp(phi, list(y), p)
-    gy, gp = vjp_fn([None if d is None else ai for d, ai in zip(dy, a)])
-    neg = lambda x: jax.tree_util.tree_map(jnp.negative, x)
-    return dy, neg(gy), neg(gp)
+    return _negated_vjp(phi, y, a, p, skip_none=True)
 
 
 def _midpoint_step(terms, y, a, ap, t1, h, dWb, p):
