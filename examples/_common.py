@@ -160,6 +160,15 @@ def pyplot():
     return plt
 
 
+def figure_path(path, default_name: str) -> Path:
+    """``--output`` as a PNG path: ``path`` itself, or ``path / default_name`` for a folder
+    (one that exists, or a name without a suffix)."""
+    path = Path(path)
+    if path.is_dir() or path.suffix == "":
+        path = path / default_name
+    return path
+
+
 def savefig(fig, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

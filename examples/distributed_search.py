@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_diabetes
@@ -33,6 +32,8 @@ from sklearn.preprocessing import StandardScaler
 from skbnnsde import SDEBNNRegressor
 from skbnnsde.engines import installed_engines
 from skbnnsde.metrics import log_likelihood_scorer
+
+import _common  # examples/_common.py, next to this script
 
 #: environment of the worker processes: one thread each for BLAS, OpenMP, XLA and torch
 SINGLE_THREAD_ENV = {
@@ -61,11 +62,7 @@ def start_client(scheduler: str | None, n_workers: int):
 
 
 def plot_scores(search, path, title):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _common.pyplot()
     res = search.cv_results_
     labels = [f"{p['sdebnnregressor__engine']}, {p['sdebnnregressor__posterior']}" for p in res["params"]]
     fig, ax = plt.subplots(figsize=(6, 0.4 * len(labels) + 1.5))
@@ -74,12 +71,7 @@ def plot_scores(search, path, title):
     ax.set_yticks(np.arange(len(labels)), labels, fontsize=8)
     ax.set(xlabel="cross-validated mean test log-likelihood", title=title)
     fig.tight_layout()
-    path = Path(path)
-    if path.is_dir() or path.suffix == "":
-        path = path / "distributed_search.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    print(f"saved {path}")
+    _common.savefig(fig, _common.figure_path(path, "distributed_search.png"))
 
 
 def main(argv=None):

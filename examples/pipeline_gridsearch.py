@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_diabetes
@@ -31,14 +30,12 @@ from skbnnsde import SDEBNNRegressor
 from skbnnsde.engines import installed_engines
 from skbnnsde.metrics import gaussian_log_likelihood, log_likelihood_scorer
 
+import _common  # examples/_common.py, next to this script
+
 
 def plot_scores(results, path, title):
     """The mean CV score (± std over the folds) of every grid point, best at the top."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _common.pyplot()
     order = np.argsort(results["mean_test_score"])
     labels = [", ".join(str(v) for v in results["params"][i].values()) for i in order]
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(order) + 1.5))
@@ -47,12 +44,7 @@ def plot_scores(results, path, title):
     ax.set_yticks(np.arange(len(order)), labels, fontsize=8)
     ax.set(xlabel="cross-validated mean test log-likelihood (higher is better)", title=title)
     fig.tight_layout()
-    path = Path(path)
-    if path.is_dir() or path.suffix == "":
-        path = path / "gridsearch.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    print(f"saved {path}")
+    _common.savefig(fig, _common.figure_path(path, "gridsearch.png"))
 
 
 def main(argv=None):
