@@ -255,14 +255,24 @@ def sde_overrides(args):
     return params
 
 
-def settings_notes(settings, sde_params, seed_name):
+def settings_notes(estimator_class, sde_params, seed_name):
     """The preamble lines that say which SDE-BNN settings the rows used."""
+    settings = sde_settings(estimator_class, sde_params)
     used = ", ".join(f"{k}={v!r}" for k, v in sorted(settings.items()) if k not in ("engine", "posterior"))
     return [
         f"SDE-BNN settings (engine / posterior per row; all else as below, `random_state` = {seed_name}): `{used}`",
         ("overrides of the shipped defaults: `" + json.dumps(sde_params) + "`") if sde_params
         else "the SDE-BNN rows use the estimator's shipped defaults (no overrides)",
     ]
+
+
+def add_fit_details(record, model, sde_params):
+    """``record`` with the SDE overrides it ran with (``sde_params``, if any) and the model's epochs."""
+    if sde_params:
+        record["sde_params"] = sde_params
+    if hasattr(model, "n_iter_"):
+        record["n_iter"] = int(np.max(model.n_iter_))
+    return record
 
 
 def by_dataset_and_model(records):

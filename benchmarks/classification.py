@@ -127,27 +127,18 @@ def run_seed(name, dataset, seed, sde_params):
         "fit_s": t1 - t0,
         "predict_s": t2 - t1,
     }
-    if name in SDE_MODELS and sde_params:
-        rec["sde_params"] = sde_params
-    if hasattr(model, "n_iter_"):
-        rec["n_iter"] = int(np.max(model.n_iter_))
-    return rec
-
-
-def sde_settings(sde_params):
-    from skbnnsde import SDEBNNClassifier
-
-    return C.sde_settings(SDEBNNClassifier, sde_params)
+    return C.add_fit_details(rec, model, sde_params if name in SDE_MODELS else None)
 
 
 def render(records, args, argv, started, datasets, models, done=False):
+    from skbnnsde import SDEBNNClassifier
+
     sde_params = C.sde_overrides(args)
-    settings = sde_settings(sde_params)
     notes = [
         "protocol: per seed, a stratified 75/25 train/test split (`train_test_split(random_state=seed)`), "
         "StandardScaler fitted on the training rows; accuracy, NLL (`log_loss`, nats) and top-label ECE "
         "(15 equal-width bins) on the test rows; mean ± standard error over the seeds run (column n)",
-        *C.settings_notes(settings, sde_params, "seed"),
+        *C.settings_notes(SDEBNNClassifier, sde_params, "seed"),
         "baselines: MLPClassifier(hidden_layer_sizes=(100,), max_iter=1000); LogisticRegression(max_iter=5000)",
         *getattr(args, "note", []),
         f"status: {'complete' if done else 'IN PROGRESS (partial results; rewritten after every seed)'}",

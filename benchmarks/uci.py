@@ -158,28 +158,28 @@ def run_split(name, dataset, split, data_dir, sde_params):
         "fit_s": t_fit,
         "predict_s": t_pred,
     }
-    if name in SDE_MODELS and sde_params:
-        rec["sde_params"] = sde_params
-    if hasattr(model, "n_iter_"):
-        rec["n_iter"] = int(np.max(model.n_iter_))
-    return rec
+    return C.add_fit_details(rec, model, sde_params if name in SDE_MODELS else None)
 
 
-def sde_settings(sde_params):
-    """The SDE-BNN hyperparameters actually used (shipped defaults + overrides)."""
-    from skbnnsde import SDEBNNRegressor
-
-    return C.sde_settings(SDEBNNRegressor, sde_params)
+def summary_table(by, datasets, models, metric):
+    """One row per model and per published method, one column per set: ``metric`` ("ll" or "rmse")."""
+    published_index = {"rmse": 0, "ll": 1}[metric]
+    rows = [[LABELS[m]] + [C.fmt_mse([r[metric] for r in by.get((d, m), [])]) for d in datasets] for m in models]
+    for ref in ("MC dropout", "deep ensembles"):
+        rows.append([f"{ref} (published)"]
+                    + [f"{PUBLISHED[d][ref][published_index]:.2f}" if d in PUBLISHED else "–" for d in datasets])
+    return C.md_table(["model"] + [SHORT.get(d, d) for d in datasets], rows)
 
 
 def render(records, args, argv, started, datasets, models, n_splits_of, done=False):
+    from skbnnsde import SDEBNNRegressor
+
     sde_params = C.sde_overrides(args)
-    settings = sde_settings(sde_params)
     notes = [
         "protocol: standard 20 train/test splits; X and y standardised on the training rows; "
         "RMSE and mean test log-likelihood (LL, nats per test row) in the original units of y; "
         "mean ± standard error over the splits run (column n)",
-        *C.settings_notes(settings, sde_params, "split index"),
+        *C.settings_notes(SDEBNNRegressor, sde_params, "split index"),
         "baselines: GP = GaussianProcessRegressor(ConstantKernel*RBF(ARD)+WhiteKernel, normalize_y=True, "
         "n_restarts_optimizer=0); BayesianRidge(); MLP = MLPRegressor((50,), early_stopping=True) with a "
         "Gaussian predictive whose std is the std of its training residuals",
@@ -197,13 +197,7 @@ def render(records, args, argv, started, datasets, models, n_splits_of, done=Fal
     out.append(
         f"Target: LL of `{target_model}` >= the best of GP / MC dropout / deep ensembles on at least 3 of 5 sets.\n\n"
     )
-    headers = ["model"] + [SHORT.get(d, d) for d in datasets]
-    rows = []
-    for m in models:
-        rows.append([LABELS[m]] + [C.fmt_mse([r["ll"] for r in by.get((d, m), [])]) for d in datasets])
-    for ref in ("MC dropout", "deep ensembles"):
-        rows.append([f"{ref} (published)"] + [f"{PUBLISHED[d][ref][1]:.2f}" if d in PUBLISHED else "–" for d in datasets])
-    out.append(C.md_table(headers, rows))
+    out.append(summary_table(by, datasets, models, "ll"))
 
     wins, decided, verdict_cells = 0, 0, []
     for d in datasets:
@@ -225,12 +219,7 @@ def render(records, args, argv, started, datasets, models, n_splits_of, done=Fal
     out.append(f"\n**{wins} of {decided} sets** reached so far meet the target (needed: 3 of 5).\n")
 
     out.append("\n## Summary: test RMSE (lower is better)\n\n")
-    rows = []
-    for m in models:
-        rows.append([LABELS[m]] + [C.fmt_mse([r["rmse"] for r in by.get((d, m), [])]) for d in datasets])
-    for ref in ("MC dropout", "deep ensembles"):
-        rows.append([f"{ref} (published)"] + [f"{PUBLISHED[d][ref][0]:.2f}" if d in PUBLISHED else "–" for d in datasets])
-    out.append(C.md_table(headers, rows))
+    out.append(summary_table(by, datasets, models, "rmse"))
 
     out.append("\n## Per data set\n")
     for d in datasets:
