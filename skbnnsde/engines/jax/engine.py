@@ -36,7 +36,8 @@ def _rows_per_chunk(spec: ModelSpec, n_paths: int, n_rows: int) -> int:
     limit = PREDICT_CHUNK_ELEMENTS // max(1, n_paths * spec.activation_size)
     limit = min(PREDICT_CHUNK, max(ROW_BUCKET, limit // ROW_BUCKET * ROW_BUCKET))
     n_chunks = math.ceil(max(n_rows, 1) / limit)
-    return row_bucket(math.ceil(max(n_rows, 1) / n_chunks))
+    # the bucket may round past the limit; the limit (a multiple of ROW_BUCKET) still holds every chunk
+    return min(row_bucket(math.ceil(max(n_rows, 1) / n_chunks)), limit)
 
 
 def _jax_device(name: str):
