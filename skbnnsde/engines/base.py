@@ -96,6 +96,7 @@ Validation loss: the predictive negative log-likelihood
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import math
@@ -580,7 +581,7 @@ class EarlyStopping:
         self.best_epoch = -1
         self.epoch = -1
         self._best_monitored = math.inf
-        self._window: list = []
+        self._window = collections.deque(maxlen=self.n_iter_no_change)
         self._no_improvement = 0
 
     def update(self, loss: float) -> bool:
@@ -593,7 +594,7 @@ class EarlyStopping:
         if self.epoch < self.warmup:
             return False
         if self.smooth:
-            self._window = (self._window + [loss])[-self.n_iter_no_change :]
+            self._window.append(loss)
             if len(self._window) < self.n_iter_no_change:
                 return False
             monitored = sum(self._window) / len(self._window)

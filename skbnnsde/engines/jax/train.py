@@ -182,14 +182,10 @@ def learning_rates(train: TrainSpec, epoch: int, n_batches: int, dtype) -> np.nd
     return lrs.astype(dtype)
 
 
-def _padded_validation(X_val, y_val, dtype):
-    """The validation rows padded to :func:`row_bucket`'s size, with their mask."""
-    n = len(X_val)
-    idx = np.zeros(row_bucket(n), dtype=np.int64)
-    idx[:n] = np.arange(n)
-    mask = np.zeros(len(idx), dtype=dtype)
-    mask[:n] = 1
-    return X_val[idx], y_val[idx], mask
+def _padded_validation(X_val, y_val):
+    """The validation rows as one batch padded to :func:`row_bucket`'s size, with their mask."""
+    Xb, yb, mb = epoch_arrays(X_val, y_val, [np.arange(len(X_val))], row_bucket(len(X_val)))
+    return Xb[0], yb[0], mb[0]
 
 
 def fit_loop(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed, callback, validation_data, validation_noise):
@@ -205,7 +201,7 @@ def fit_loop(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed, callback,
 
     validate = None
     if validation_data is not None:
-        X_val, y_val, m_val = _padded_validation(*validation_data, dtype)
+        X_val, y_val, m_val = _padded_validation(*validation_data)
         val_fn = compiled_validation(spec)
 
         def validate(p):
