@@ -11,10 +11,12 @@ otherwise) this measures, in one process and side by side:
   cached on the spec, so the timed fits do not recompile). So it includes what the engine does
   per step and per epoch: drawing the Brownian increments, the solver, the STL term, the
   backward pass, Adam, batching and the loss bookkeeping.
-* **floor**: a hand-written loop of the same computation in the same framework, with the
-  noise pre-sampled outside the timed region. JAX: one jitted ``lax.scan`` over the steps of
-  an epoch, each a ``lax.scan`` Euler loop (batched ``einsum``) inside ``value_and_grad`` and
-  an ``optax.adam`` update. torch: a Python loop of Euler steps with ``baddbmm``, then
+* **floor**: a hand-written loop of the same computation in the same framework. Like any
+  training loop of this model, each step draws its own Brownian increments (the framework's
+  default normal sampler: ``jax.random.normal`` with a key split per step, ``torch.randn``
+  from a ``torch.Generator``). JAX: one jitted ``lax.scan`` over the steps of an epoch, each
+  a ``lax.scan`` Euler loop (batched ``einsum``) inside ``value_and_grad`` and an
+  ``optax.adam`` update. torch: a Python loop of Euler steps with ``baddbmm``, then
   ``backward()`` and ``torch.optim.Adam.step()``. Before timing, each floor's loss is checked
   against the engine's loss on the same parameters and increments (same computation).
 
@@ -75,17 +77,21 @@ Where the difference goes (separate measurements, same machine, CPU time per ste
 configuration):
 
 - JAX: the engine's compiled epoch run with the increments given instead of sampled costs what
-  the floor costs (23.2 vs 24.4 ms); sampling them in the step (threefry normals,
-  `n_mc_samples * n_steps * n_weights` per step) adds 2.5-3 ms, i.e. most of the gap. `fit`
-  adds nothing measurable over calling the compiled epoch directly (27.0 vs 27.2 ms), and the
-  epoch compiles once per model: later fits and epochs reuse it. Under the varying load the
-  base ratio came out between 1.2 and 1.36 in repeated runs.
+  a floor with given increments costs (23.2 vs 24.4 ms, 2026-11-23 under load). Drawing them
+  in the step (threefry normals, `n_mc_samples * n_steps * n_weights` per step) costs
+  2.5-3 ms; until 2026-11-30 the floor read pre-sampled increments and so left that work out
+  (ratio 1.2-1.36 then). Both now draw in the step, as any training loop of this model must;
+  four runs on 2026-11-30 gave base ratios 1.10-1.21. What remains is the engine's padded
+  minibatch mask, the per-step learning-rate and KL-factor inputs and the vmap over samples
+  (the floor batches them by hand). `fit` adds nothing measurable over calling the compiled
+  epoch directly (27.0 vs 27.2 ms), and the epoch compiles once per model: later fits and
+  epochs reuse it.
 - torch: STL used to evaluate the drift network a second time with live parameters over the
   whole path (and back-propagate through it), although the solver had already integrated
   `0.5 ||u||^2` as the state `kl`; reusing that state (`solve.stl_kl(..., kl=...)`) brought the
-  base step from 55.6 to 43.3 ms against a floor of ~37-45 ms. The rest is torchsde's per-step
-  dispatch, the joint flat state (concatenation and split every step) and the linear
-  interpolation torchsde applies at every output time of the full path.
+  base step from 55.6 to 43.3 ms against a floor of ~37-45 ms (under load). The rest is
+  torchsde's per-step dispatch, the joint flat state (concatenation and split every step) and
+  the linear interpolation torchsde applies at every output time of the full path.
 - Threads: with torch's default of 2 intra-op threads on the 2 busy cores the base step (its
   largest activation, 128 x 8 x 64 = 65536 elements, sits just at the engine's single-thread
   threshold `threads.SINGLE_THREAD_ELEMENTS`) took 8.4 s instead of 0.65 s (wall, under load).
@@ -217,24 +223,21 @@ def jax_floor(cfg, *, n_batches, epochs, check=True):
     opt = optax.adam(LEARNING_RATE)
 
     @jax.jit
-    def epoch(p, state, Xb, yb, dWs):
+    def epoch(p, state, key, Xb, yb):
         def step(carry, inp):
-            p, state = carry
-            loss, g = jax.value_and_grad(loss_fn)(p, *inp)
+            p, state, key = carry
+            key, sub = jax.random.split(key)
+            dW = jax.random.normal(sub, (S, n, n_w), jnp.float32) * math.sqrt(dt)
+            loss, g = jax.value_and_grad(loss_fn)(p, *inp, dW)
             updates, state = opt.update(g, state, p)
-            return (optax.apply_updates(p, updates), state), loss
+            return (optax.apply_updates(p, updates), state, key), loss
 
-        (p, state), losses = jax.lax.scan(step, (p, state), (Xb, yb, dWs))
-        return p, state, losses
+        (p, state, key), losses = jax.lax.scan(step, (p, state, key), (Xb, yb))
+        return p, state, key, losses
 
     params = {k: jnp.asarray(v) for k, v in init_params(spec, 0).items()}
-    rng = np.random.default_rng(1)
     Xb = jnp.asarray(X.reshape(n_batches, B, -1))
     yb = jnp.asarray(y.reshape(n_batches, B, -1))
-    noises = [
-        jnp.asarray((rng.standard_normal((n_batches, S, n, n_w)) * math.sqrt(dt)).astype(np.float32))
-        for _ in range(epochs)
-    ]
 
     if check:  # the same computation as the engine: compare the losses on the same increments
         from skbnnsde.engines.jax.train import minibatch_loss, sample_training_noise
@@ -248,9 +251,9 @@ def jax_floor(cfg, *, n_batches, epochs, check=True):
             raise AssertionError(f"JAX floor loss {ours} != engine loss {theirs} for {cfg}")
 
     def run():
-        p, state = params, opt.init(params)
-        for e in range(epochs):
-            p, state, losses = epoch(p, state, Xb, yb, noises[e])
+        p, state, key = params, opt.init(params), jax.random.PRNGKey(1)
+        for _ in range(epochs):
+            p, state, key, losses = epoch(p, state, key, Xb, yb)
         losses.block_until_ready()
 
     run()  # compile
@@ -312,18 +315,16 @@ def torch_floor(cfg, *, n_batches, epochs, check=True):
 
     p0 = init_params(spec, 0)
     Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
-    rng = np.random.default_rng(1)
-    z = rng.standard_normal((epochs * n_batches, S, n, n_w))
-    noise = torch.as_tensor((z * math.sqrt(dt)).astype(np.float32))
 
     with threads_for(B * S * spec.activation_size):
         if check:
             from skbnnsde.engines.torch.train import elbo_loss, to_tensors
 
             p = to_tensors(spec, p0, requires_grad=False)
+            dW = torch.randn((S, n, n_w), generator=torch.Generator().manual_seed(3)) * math.sqrt(dt)
             with torch.no_grad():
-                ours = float(loss_fn(p, Xt[:B], yt[:B], noise[0]))
-                theirs = float(elbo_loss(spec, p, Xt[:B], yt[:B], {"dW": noise[0]}, kl_factor=1.0,
+                ours = float(loss_fn(p, Xt[:B], yt[:B], dW))
+                theirs = float(elbo_loss(spec, p, Xt[:B], yt[:B], {"dW": dW}, kl_factor=1.0,
                                          n_train=X.shape[0], stl=True))
             if not math.isclose(ours, theirs, rel_tol=1e-4, abs_tol=1e-4):
                 raise AssertionError(f"torch floor loss {ours} != engine loss {theirs} for {cfg}")
@@ -331,14 +332,14 @@ def torch_floor(cfg, *, n_batches, epochs, check=True):
         def run_steps():
             p = {k: torch.tensor(v, requires_grad=True) for k, v in p0.items()}
             opt = torch.optim.Adam(list(p.values()), lr=LEARNING_RATE)
-            i = 0
+            generator = torch.Generator().manual_seed(1)
             for _ in range(epochs):
                 for b in range(n_batches):
                     opt.zero_grad(set_to_none=True)
                     rows = slice(b * B, (b + 1) * B)
-                    loss_fn(p, Xt[rows], yt[rows], noise[i]).backward()
+                    dW = torch.randn((S, n, n_w), generator=generator) * math.sqrt(dt)
+                    loss_fn(p, Xt[rows], yt[rows], dW).backward()
                     opt.step()
-                    i += 1
 
         run_steps()  # warm-up
 
@@ -482,8 +483,8 @@ def main(argv=None):
                      "yes" if r <= TARGETS[e] else "**no**"])
     md.append(C.md_table(headers, body))
     md.append(
-        "\nThe engine's time includes drawing the Brownian increments inside the step (the floors use "
-        "pre-sampled noise), the per-epoch bookkeeping of `fit` (batching, the epoch loss) and, for torch, "
+        "\nEngine and floor both draw the Brownian increments inside each step; the engine's time also "
+        "includes the per-epoch bookkeeping of `fit` (batching, the epoch loss) and, for torch, "
         "torchsde's per-step dispatch.\n"
     )
     md.append(NOTES)
