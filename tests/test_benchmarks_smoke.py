@@ -82,3 +82,23 @@ def test_scaling_smoke(tmp_path):
     text = out.read_text()
     assert "Fitted exponents" in text and "vs rows" in text
     assert (tmp_path / "scaling.png").is_file()
+
+
+def test_engines_smoke(tmp_path):
+    """One timed step per engine: the floors' losses must match the engines' (checked inside)."""
+    from skbnnsde.engines import is_installed
+
+    from benchmarks import engines
+
+    names = [name for name in ("jax", "torch") if is_installed(name)]
+    if not names:
+        pytest.skip("no engine installed")
+    out = tmp_path / "engines.md"
+    engines.main([
+        "--engines", ",".join(names), "--sweeps", "none", "--repeats", "1", "--batches", "1",
+        "--epochs", "1", "--torch-threads", "0", "--xla-threads", "0", "--output", str(out),
+    ])
+    text = out.read_text()
+    assert "## Base configuration: engine vs floor" in text
+    for name in names:
+        assert f"| {name} |" in text
