@@ -157,7 +157,7 @@ class BaseSDEBNN(BaseEstimator):
         *,
         engine="auto",
         solver="euler",
-        n_steps=20,
+        n_steps=10,
         adjoint=False,
         device="auto",
         dtype="float32",
@@ -180,13 +180,13 @@ class BaseSDEBNN(BaseEstimator):
         n_predict_samples=32,
         likelihood=None,
         learning_rate=1e-2,
-        lr_schedule="constant",
+        lr_schedule="cosine",
         batch_size="auto",
-        max_iter=200,
+        max_iter=400,
         shuffle=True,
         early_stopping=False,
         validation_fraction=0.1,
-        n_iter_no_change=10,
+        n_iter_no_change=50,
         tol=1e-4,
         grad_accumulation=1,
         remat=False,
@@ -405,7 +405,9 @@ class BaseSDEBNN(BaseEstimator):
         self.validation_scores_ = [float(v) for v in result.validation_scores] if self.early_stopping else None
         self.best_loss_ = float(min(result.loss_curve)) if result.loss_curve else None
         self.n_iter_ = prev_iter + int(result.n_iter)
-        if not result.converged and not result.interrupted and result.n_iter >= self.max_iter:
+        # a cosine schedule has annealed the rate to zero at max_iter: the planned end of training
+        schedule_finished = self.lr_schedule == "cosine"
+        if not (result.converged or result.interrupted or schedule_finished) and result.n_iter >= self.max_iter:
             warnings.warn(
                 f"Stochastic optimiser: maximum iterations ({self.max_iter}) reached and the "
                 "optimisation has not converged yet.",

@@ -11,7 +11,7 @@ PARAMETERS_DOC = """\
         Fixed-step SDE method for the joint hidden-state and weight dynamics. The weight
         noise is additive, so Ito and Stratonovich coincide; "heun", "midpoint" and "srk"
         are more accurate per step.
-    n_steps : int, default=20
+    n_steps : int, default=10
         Number of equal solver steps over the depth ``t`` in ``[0, 1]``.
     adjoint : bool, default=False
         Compute gradients with the stochastic adjoint (memory constant in ``n_steps``)
@@ -75,11 +75,13 @@ PARAMETERS_DOC = """\
         ``n_mc_samples``.
     learning_rate : float, default=1e-2
         Adam step size.
-    lr_schedule : {"constant", "cosine"}, default="constant"
-        Learning-rate schedule over all training steps.
+    lr_schedule : {"constant", "cosine"}, default="cosine"
+        Learning-rate schedule over all training steps. "cosine" anneals the rate from
+        ``learning_rate`` to 0 at ``max_iter`` epochs, so running all of them is the planned
+        end of training and raises no ``ConvergenceWarning``.
     batch_size : int or "auto", default="auto"
         Minibatch size; "auto" is ``min(200, n_samples)``.
-    max_iter : int, default=200
+    max_iter : int, default=400
         Maximum number of epochs.
     shuffle : bool, default=True
         Shuffle the rows every epoch.
@@ -89,7 +91,7 @@ PARAMETERS_DOC = """\
         training stops when the training loss stops improving by ``tol``.
     validation_fraction : float, default=0.1
         Fraction of the rows held out when ``early_stopping=True``.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=50
         Epochs without an improvement of at least ``tol`` before stopping.
     tol : float, default=1e-4
         Minimum improvement of the monitored loss.

@@ -160,7 +160,16 @@ def test_pipeline_in_grid_search(engine, Estimator, reg_data, clf_data):
 def test_convergence_warning_at_max_iter(engine_name, reg_data):
     X, y = reg_data
     with pytest.warns(ConvergenceWarning, match="maximum iterations"):
-        reg(engine_name, max_iter=2, tol=0.0, n_iter_no_change=50).fit(X, y)
+        reg(engine_name, lr_schedule="constant", max_iter=2, tol=0.0, n_iter_no_change=50).fit(X, y)
+
+
+def test_cosine_schedule_ending_at_max_iter_is_no_convergence_failure(engine_name, reg_data):
+    # the default schedule anneals the rate to zero at max_iter: reaching it is the plan
+    X, y = reg_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = reg(engine_name, lr_schedule="cosine", max_iter=2, tol=0.0, n_iter_no_change=50).fit(X, y)
+    assert est.n_iter_ == 2
 
 
 def test_early_stopping_restores_best(engine_name, reg_data):
