@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from engine_params import ENGINE_PARAMS
-from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
 from skbnnsde.engines import ENGINES, is_installed
@@ -22,12 +21,12 @@ FAST = dict(
 )
 
 
-def _fast_estimators():
+def _estimators(**params):
     out = []
     for name in ENGINES:
         if is_installed(name):
-            out.append(SDEBNNRegressor(engine=name, **FAST))
-            out.append(SDEBNNClassifier(engine=name, **FAST))
+            out.append(SDEBNNRegressor(engine=name, **params))
+            out.append(SDEBNNClassifier(engine=name, **params))
     return out
 
 
@@ -35,13 +34,14 @@ def _expected_failed_checks(estimator):
     return {}
 
 
-@parametrize_with_checks(_fast_estimators(), expected_failed_checks=_expected_failed_checks)
+@parametrize_with_checks(_estimators(**FAST), expected_failed_checks=_expected_failed_checks)
 def test_sklearn_checks_fast_config(estimator, check):
     check(estimator)
 
 
+# The same checks as ``check_estimator(Estimator(engine=...))`` on the shipped defaults, one
+# test per check (rather than one per estimator) so that pytest-xdist can spread them.
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ENGINE_PARAMS)
-@pytest.mark.parametrize("Estimator", [SDEBNNRegressor, SDEBNNClassifier])
-def test_check_estimator_default_config(Estimator, engine):
-    check_estimator(Estimator(engine=engine))
+@parametrize_with_checks(_estimators(), expected_failed_checks=_expected_failed_checks)
+def test_sklearn_checks_default_config(estimator, check):
+    check(estimator)
