@@ -87,12 +87,15 @@ PARAMETERS_DOC = """\
         Shuffle the rows every epoch.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows (stratified for classifiers), stop when
-        the validation loss stops improving, and restore the best parameters. Otherwise
-        training stops when the training loss stops improving by ``tol``.
+        the validation loss stops improving, and restore the best parameters. Otherwise,
+        with ``lr_schedule="cosine"`` training runs all ``max_iter`` epochs (the schedule is
+        the budget), and with "constant" it stops when the training loss (averaged over
+        ``n_iter_no_change`` epochs) stops improving by ``tol``.
     validation_fraction : float, default=0.1
         Fraction of the rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=50
-        Epochs without an improvement of at least ``tol`` before stopping.
+        Epochs without an improvement of at least ``tol`` before stopping (used with
+        ``early_stopping=True`` or ``lr_schedule="constant"``).
     tol : float, default=1e-4
         Minimum improvement of the monitored loss.
     grad_accumulation : int, default=1

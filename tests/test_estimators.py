@@ -172,6 +172,17 @@ def test_cosine_schedule_ending_at_max_iter_is_no_convergence_failure(engine_nam
     assert est.n_iter_ == 2
 
 
+def test_cosine_schedule_runs_its_whole_budget_without_validation(engine_name, reg_data):
+    # the training-loss rule (here: stop after one epoch without improving by 1e9) applies to
+    # the constant schedule only; a cosine schedule is a fixed budget
+    X, y = reg_data
+    quick_stop = dict(max_iter=6, tol=1e9, n_iter_no_change=1)
+    assert reg(engine_name, lr_schedule="constant", **quick_stop).fit(X, y).n_iter_ < 6
+    assert reg(engine_name, lr_schedule="cosine", **quick_stop).fit(X, y).n_iter_ == 6
+    # with validation data the cosine schedule still stops early
+    assert reg(engine_name, lr_schedule="cosine", early_stopping=True, **quick_stop).fit(X, y).n_iter_ < 6
+
+
 def test_early_stopping_restores_best(engine_name, reg_data):
     X, y = reg_data
     est = reg(engine_name, early_stopping=True, max_iter=30, n_iter_no_change=3, tol=0.0).fit(X, y)

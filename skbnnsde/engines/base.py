@@ -559,6 +559,9 @@ class EarlyStopping:
     warmup : int, default=0
         Epochs recorded but not counted towards stopping (while the KL is being annealed in,
         the loss rises by design).
+    active : bool, default=True
+        False records the losses (``best_epoch``, ``best_loss``) but never stops: the
+        training budget is fixed.
 
     Examples
     --------
@@ -570,10 +573,22 @@ class EarlyStopping:
     >>> smoothed = EarlyStopping(n_iter_no_change=2, tol=0.0, smooth=True)
     >>> [smoothed.update(x) for x in (3.0, 2.0, 2.5, 2.1, 2.6)]
     [False, False, False, False, True]
+    >>> fixed = EarlyStopping(n_iter_no_change=2, tol=0.0, active=False)
+    >>> [fixed.update(x) for x in (3.0, 2.0, 2.5, 2.1)], fixed.best_epoch
+    ([False, False, False, False], 1)
     """
 
-    def __init__(self, n_iter_no_change: int = 10, tol: float = 1e-4, *, smooth: bool = False, warmup: int = 0):
+    def __init__(
+        self,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        *,
+        smooth: bool = False,
+        warmup: int = 0,
+        active: bool = True,
+    ):
         self.n_iter_no_change = int(n_iter_no_change)
+        self.active = bool(active)
         self.tol = float(tol)
         self.smooth = bool(smooth)
         self.warmup = int(warmup)
@@ -591,7 +606,7 @@ class EarlyStopping:
         if loss < self.best_loss:
             self.best_loss = loss
             self.best_epoch = self.epoch
-        if self.epoch < self.warmup:
+        if self.epoch < self.warmup or not self.active:
             return False
         if self.smooth:
             self._window.append(loss)
@@ -614,12 +629,20 @@ class EarlyStopping:
 
 
 def stopper_for(train: "TrainSpec", validating: bool) -> EarlyStopping:
-    """The :class:`EarlyStopping` of a fit: the raw validation loss, or the smoothed training loss."""
+    """The :class:`EarlyStopping` of a fit: the raw validation loss, or the smoothed training loss.
+
+    Without validation data a cosine schedule is a fixed budget: the training loss is only
+    recorded. Most of what such a run learns comes late, while the rate anneals, and a
+    plateau of the noisy Monte-Carlo loss before that would otherwise end it (on the UCI
+    energy set, 3 of 20 default fits stopped that way, after 130-145 of 400 epochs, at a
+    test LL of -1.85 to -1.98; the 17 that ran the schedule reached -1.03 to -1.68).
+    """
     return EarlyStopping(
         train.n_iter_no_change,
         train.tol,
         smooth=not validating,
         warmup=max(0, int(train.kl_anneal_iters)),
+        active=validating or train.lr_schedule != "cosine",
     )
 
 
