@@ -78,7 +78,7 @@ def cos_fit(request):
 #   diffusion 0.2; its function spread is ~2.5x larger in the gap): the learned noise
 #   (~0.1-0.4) bounds the std on the data from below.
 COS_SHORTFALL = pytest.mark.xfail(
-    reason="the default estimator does not meet this criterion yet (issue 4: stopping rule / defaults)",
+    reason="the default estimator does not meet this criterion on every seed yet (issue 4: see the figures above)",
     strict=False,
 )
 
