@@ -66,6 +66,25 @@ def test_classification_smoke(tmp_path):
     assert "status: complete" in text and "breast_cancer" in text and "ECE %" in text
 
 
+def test_classification_conv_rows_run_on_images_only(tmp_path):
+    pytest.importorskip("jax")
+    from benchmarks import classification
+
+    out = tmp_path / "cls.md"
+    records = classification.main([
+        "--datasets", "digits,breast_cancer", "--seeds", "1", "--max-iter", "1",
+        "--sde-params", '{"n_mc_samples": 1, "n_predict_samples": 2}',
+        "--models", "sde_conv_jax,logreg", "--output", str(out),
+    ])
+    got = {(r["dataset"], r["model"]) for r in records}
+    # breast_cancer has no image shape: the conv model is skipped there, not run on garbage
+    assert got == {("digits", "sde_conv_jax"), ("digits", "logreg"), ("breast_cancer", "logreg")}
+    conv = next(r for r in records if r["model"] == "sde_conv_jax")
+    assert conv["n_iter"] == 1 and 0.0 <= conv["accuracy"] <= 1.0 and conv["nll"] > 0
+    text = out.read_text()
+    assert "SDE-BNN conv (jax)" in text and "**Target on digits** (`sde_conv_jax`)" in text
+
+
 def test_scaling_smoke(tmp_path):
     pytest.importorskip("jax")
     pytest.importorskip("matplotlib")
