@@ -90,7 +90,11 @@ PARAMETERS_DOC = """\
         the validation loss stops improving, and restore the best parameters. Otherwise,
         with ``lr_schedule="cosine"`` training runs all ``max_iter`` epochs (the schedule is
         the budget), and with "constant" it stops when the training loss (averaged over
-        ``n_iter_no_change`` epochs) stops improving by ``tol``.
+        ``n_iter_no_change`` epochs) stops improving by ``tol``. For classifiers it trades
+        accuracy for calibration (10 seeds, ``benchmarks/results/classification.md``): on
+        breast_cancer the test NLL falls from 0.23 to 0.10 (accuracy 97.6 -> 97.3 %), on
+        digits from 0.19 to 0.16 and the ECE from 2.5 to 2.1 %, but accuracy drops by 0.9
+        points.
     validation_fraction : float, default=0.1
         Fraction of the rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=50
