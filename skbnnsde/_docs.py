@@ -31,7 +31,13 @@ PARAMETERS_DOC = """\
         stages of convolutional SDE-BNN blocks (``n_blocks``), each with weights of its own
         following the SDE; between stages a parameter-free space-to-depth downsampling
         (channels x4, height and width halved); then a linear read-out of the flattened
-        state.
+        state. The other defaults were chosen for "mlp" on tabular data; for small images
+        start from ``n_blocks=(1, 1), hidden_layer_sizes=(16,), n_steps=5,
+        learning_rate=0.003, batch_size=128, max_iter=60, n_mc_samples=4,
+        n_predict_samples=64, kl_weight=1e-3``, which reach 98.3 % test accuracy on
+        scikit-learn's 8x8 digits (10 splits, about a minute per fit on 2 cores; see
+        ``benchmarks/classification.py``). At ``learning_rate=0.01`` two blocks per stage
+        diverged there (74 % accuracy).
     image_shape : tuple of int or None, default=None
         Shape ``(C, H, W)`` of an image, with ``C * H * W == n_features`` (rows of ``X`` are
         images flattened in C order); ``(H, W)`` means one channel. Required by
