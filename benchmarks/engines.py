@@ -246,7 +246,7 @@ def jax_floor(cfg, *, n_batches, epochs, check=True):
         dW = sample_training_noise(spec, key, S, jnp.float32)["dW"]
         mask = jnp.ones(B, jnp.float32)
         ours = float(loss_fn(params, Xb[0], yb[0], dW))
-        theirs = float(minibatch_loss(spec, S, False, params, Xb[0], yb[0], mask, key, 1.0, X.shape[0]))
+        theirs = float(minibatch_loss(spec, S, False, 0.0, params, Xb[0], yb[0], mask, key, 1.0, X.shape[0]))
         if not math.isclose(ours, theirs, rel_tol=1e-4, abs_tol=1e-4):
             raise AssertionError(f"JAX floor loss {ours} != engine loss {theirs} for {cfg}")
 

@@ -10,6 +10,7 @@ Models (``--models``):
 
 - ``sde_jax`` / ``sde_torch``: ``SDEBNNRegressor(engine=..., random_state=split)`` with the
   shipped defaults, plus whatever ``--sde-params`` / ``--max-iter`` override;
+- ``sde_hetero_jax``: the same with ``likelihood="heteroscedastic"`` (a noise scale per row);
 - ``point_jax`` / ``meanfield_jax`` (and ``*_torch``): the same with ``posterior="point"`` /
   ``"meanfield"``;
 - ``gp``: ``GaussianProcessRegressor(ConstantKernel * RBF(ARD) + WhiteKernel, normalize_y=True,
@@ -72,6 +73,7 @@ DEFAULT_ORDER = ("yacht", "bostonHousing", "energy", "concrete", "wine-quality-r
 SDE_MODELS = {
     "sde_jax": dict(engine="jax", posterior="sde"),
     "sde_torch": dict(engine="torch", posterior="sde"),
+    "sde_hetero_jax": dict(engine="jax", posterior="sde", likelihood="heteroscedastic"),
     "point_jax": dict(engine="jax", posterior="point"),
     "point_torch": dict(engine="torch", posterior="point"),
     "meanfield_jax": dict(engine="jax", posterior="meanfield"),
@@ -83,6 +85,7 @@ SLOW_MODELS = tuple(m for m in SDE_MODELS if m != "sde_jax")
 LABELS = {
     "sde_jax": "SDE-BNN (jax)",
     "sde_torch": "SDE-BNN (torch)",
+    "sde_hetero_jax": "SDE-BNN heteroscedastic (jax)",
     "point_jax": "ODE-net point (jax)",
     "point_torch": "ODE-net point (torch)",
     "meanfield_jax": "mean-field (jax)",

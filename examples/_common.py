@@ -246,7 +246,7 @@ def readout_values(est, h):
 # toy 1-D regression (examples/*/sdebnn_toy1d.py)
 # --------------------------------------------------------------------------------------
 
-LOSSES = {"laplace": "laplace", "mse": "gaussian", "cauchy": "cauchy"}
+LOSSES = {"laplace": "laplace", "mse": "gaussian", "cauchy": "cauchy", "heteroscedastic": "heteroscedastic"}
 PRIOR_DW = {"ou": "ou", "0": "brownian"}
 
 
@@ -272,7 +272,8 @@ def toy_parser(doc: str, *, default_output: str, max_iter: int = 2000, lr: float
     g.add_argument("--aug_dim", type=int, default=2,
                    help="zeros appended to the input -> aug_dim (default: %(default)s)")
     g.add_argument("--loss", default="laplace", choices=sorted(LOSSES),
-                   help="likelihood: laplace, mse (Gaussian) or cauchy -> likelihood (default: %(default)s)")
+                   help="likelihood: laplace, mse (Gaussian), cauchy, or heteroscedastic (a Gaussian whose "
+                        "scale the network predicts for every x) -> likelihood (default: %(default)s)")
     g.add_argument("--kl_scale", type=float, default=1.0,
                    help="weight of the KL term -> kl_weight (default: %(default)s)")
     g.add_argument("--diff_const", type=float, default=0.2,

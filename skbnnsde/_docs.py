@@ -110,7 +110,8 @@ PARAMETERS_DOC = """\
         Minimum improvement of the monitored loss.
     grad_accumulation : int, default=1
         Split each minibatch into this many parts and accumulate their gradients (less
-        memory, same result).
+        memory, same result; for ``likelihood="heteroscedastic"`` the β-NLL weights are
+        normalised within each part).
     remat : bool, default=False
         Recompute solver steps in the backward pass instead of storing them (JAX engine;
         less memory, more time).

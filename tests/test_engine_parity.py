@@ -103,6 +103,120 @@ def test_drift_values_agree():
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("likelihood", ["gaussian", "laplace", "cauchy", "heteroscedastic", "categorical"])
+def test_log_likelihoods_match_scipy(engine, likelihood):
+    """Each engine's per-row log-likelihood is the documented density (summed over outputs)."""
+    from scipy import special, stats
+
+    from skbnnsde.engines.base import MIN_HETEROSCEDASTIC_SCALE
+
+    task = "classification" if likelihood == "categorical" else "regression"
+    spec = make_spec("sde", likelihood=likelihood, task=task, n_outputs=3, dtype="float64")
+    rng = np.random.default_rng(0)
+    out = rng.normal(size=(2, 5, spec.readout_width))  # (Monte-Carlo paths, rows, read-out)
+    params = {"log_scale": np.array([-0.3, 0.0, 0.4])} if spec.has_noise_scale else {}
+    if likelihood == "categorical":
+        y = rng.integers(0, 3, size=5)
+        expected = special.log_softmax(out, axis=-1)[:, np.arange(5), y]
+    else:
+        y = rng.normal(size=(5, 3))
+        if likelihood == "heteroscedastic":
+            loc, scale = out[..., :3], np.logaddexp(0.0, out[..., 3:]) + MIN_HETEROSCEDASTIC_SCALE
+            dist = stats.norm
+        else:
+            loc, scale = out, np.exp(params["log_scale"])
+            dist = {"gaussian": stats.norm, "laplace": stats.laplace, "cauchy": stats.cauchy}[likelihood]
+        expected = dist.logpdf(y, loc=loc, scale=scale).sum(-1)
+    if engine == "jax":
+        import jax
+
+        from skbnnsde.engines.jax.likelihoods import log_likelihood
+
+        with jax.enable_x64(True):  # the engine's training loss maps it over the paths
+            ll = jax.vmap(lambda o: log_likelihood(spec, params, o, jax.numpy.asarray(y)))
+            got = np.asarray(ll(jax.numpy.asarray(out)))
+    else:
+        import torch
+
+        from skbnnsde.engines.torch.likelihoods import log_likelihood
+
+        tp = {k: torch.as_tensor(v) for k, v in params.items()}
+        got = log_likelihood(spec, tp, torch.as_tensor(out), torch.as_tensor(y)).numpy()  # batched over paths
+    assert got.shape == (2, 5)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_beta_nll_weights_are_relative_variances_held_constant(engine):
+    """β-NLL: weights ``(s²) ** β`` over their mean on the (unmasked) rows, per path and output, no gradient."""
+    from scipy import stats
+
+    from skbnnsde.engines.base import MIN_HETEROSCEDASTIC_SCALE
+
+    spec = make_spec("sde", likelihood="heteroscedastic", n_outputs=2, dtype="float64")
+    rng = np.random.default_rng(4)
+    out, y, beta = rng.normal(size=(3, 5, 4)), rng.normal(size=(5, 2)), 0.5
+    mask = np.array([1.0, 1.0, 1.0, 1.0, 0.0])  # the JAX engine pads minibatches with masked rows
+    rows = 5 if engine == "torch" else 4
+    w_raw = ((np.logaddexp(0.0, out[..., 2:]) + MIN_HETEROSCEDASTIC_SCALE) ** 2) ** beta
+    expected_w = w_raw / w_raw[:, :rows].mean(axis=1, keepdims=True)
+    if engine == "jax":
+        import jax
+
+        from skbnnsde.engines.jax.likelihoods import beta_nll_weights, log_likelihood
+
+        with jax.enable_x64(True):
+            o, m, yj = jax.numpy.asarray(out), jax.numpy.asarray(mask), jax.numpy.asarray(y)
+            weights = jax.vmap(lambda oi: beta_nll_weights(spec, oi, beta, m))
+            w = np.asarray(weights(o))
+            weight_grad = np.asarray(jax.grad(lambda o: weights(o).sum())(o))
+            ll = np.asarray(jax.vmap(lambda oi, wi: log_likelihood(spec, {}, oi, yj, weights=wi))(o, weights(o)))
+    else:
+        import torch
+
+        from skbnnsde.engines.torch.likelihoods import beta_nll_weights, log_likelihood
+
+        o = torch.as_tensor(out).requires_grad_(True)
+        wt = beta_nll_weights(spec, o, beta)
+        assert not wt.requires_grad
+        w, weight_grad = wt.numpy(), np.zeros_like(out)
+        ll = log_likelihood(spec, {}, o, torch.as_tensor(y), weights=wt).detach().numpy()
+    np.testing.assert_allclose(w, expected_w, rtol=1e-12)
+    np.testing.assert_array_equal(weight_grad, 0.0)
+    s = np.logaddexp(0.0, out[..., 2:]) + MIN_HETEROSCEDASTIC_SCALE
+    terms = stats.norm.logpdf(y, loc=out[..., :2], scale=s)
+    np.testing.assert_allclose(ll, (terms * expected_w).sum(-1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_heteroscedastic_readout_matches_numpy_reference(engine):
+    """The heteroscedastic read-out has a mean and a raw-scale column per target, in both engines."""
+    spec = make_spec("sde", likelihood="heteroscedastic", stl=False)
+    params = perturbed_params(spec)
+    params["readout.W"][:, spec.n_outputs:] += 0.3  # the scale columns start at zero
+    X = np.random.default_rng(1).normal(size=(5, 3)).astype(np.float32)
+    noise = sample_noise(spec, 4, seed=7)
+    out, kl = forward(engine, spec, params, X, noise)
+    out_ref, kl_ref = ref.forward_euler(spec, params, X.astype(np.float64), noise)
+    assert np.shape(out) == (4, 5, 2 * spec.n_outputs)
+    np.testing.assert_allclose(out, out_ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.ravel(kl), np.ravel(kl_ref), rtol=1e-4, atol=1e-4)
+
+
+def test_heteroscedastic_initialisation_is_the_homoscedastic_model():
+    """Same means as the Gaussian model's read-out, zero scale weights, and scale 0.5 on every row."""
+    from skbnnsde.engines.base import MIN_HETEROSCEDASTIC_SCALE
+
+    het = init_params(make_spec("sde", likelihood="heteroscedastic"), 3)
+    gauss = init_params(make_spec("sde"), 3)
+    assert "log_scale" not in het and set(het) | {"log_scale"} == set(gauss)
+    np.testing.assert_array_equal(het["readout.W"][:, :2], gauss["readout.W"])
+    np.testing.assert_array_equal(het["readout.W"][:, 2:], 0.0)
+    np.testing.assert_allclose(np.logaddexp(0.0, het["readout.b"][2:]) + MIN_HETEROSCEDASTIC_SCALE, 0.5, rtol=1e-6)
+    np.testing.assert_allclose(np.exp(gauss["log_scale"]), 0.5, rtol=1e-6)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_kl_is_zero_at_initialisation(engine):
     spec = make_spec("sde", stl=False)
     params = init_params(spec, 0)

@@ -76,6 +76,35 @@ def test_regressor_multi_output(engine_name, reg_data):
     assert est.sample_posterior(X[:5], n_samples=4).shape == (5, 2, 4)
 
 
+@pytest.mark.parametrize("n_targets", [1, 2])
+def test_heteroscedastic_regressor_learns_where_the_noise_is(engine_name, n_targets):
+    """The predicted std follows the noise level of the data (0.05 for x < 0, 0.5 for x > 0)."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(300, 1))
+    noise = np.where(X[:, 0] > 0, 0.5, 0.05)
+    y = X[:, 0] + noise * rng.normal(size=300)
+    Y = y if n_targets == 1 else np.column_stack([y, -y])
+    est = reg(engine_name, likelihood="heteroscedastic", max_iter=150, hidden_layer_sizes=(16,))
+    est.fit(X, Y)
+    assert "log_scale" not in est.params_ and est.params_["readout.W"].shape == (3, 2 * n_targets)
+    mean, std = est.predict(np.array([[-1.0], [1.0]]), return_std=True)
+    assert mean.shape == std.shape == ((2,) if n_targets == 1 else (2, n_targets))
+    std = std.reshape(2, -1)
+    assert np.all(std[1] > 2 * std[0]), std  # a shared noise scale gives about 1
+    assert np.all(np.abs(std[1] - 0.5) < 0.15), std
+    draws = est.sample_posterior(X[:4], n_samples=3)
+    assert draws.shape == ((4, 3) if n_targets == 1 else (4, n_targets, 3))
+
+
+def test_heteroscedastic_regressor_trains_with_the_beta_nll():
+    from skbnnsde.regressor import HETEROSCEDASTIC_BETA
+
+    assert HETEROSCEDASTIC_BETA == 0.5
+    assert SDEBNNRegressor(likelihood="heteroscedastic")._train_spec().heteroscedastic_beta == HETEROSCEDASTIC_BETA
+    assert SDEBNNRegressor()._train_spec().heteroscedastic_beta == 0.0
+    assert SDEBNNClassifier()._train_spec().heteroscedastic_beta == 0.0
+
+
 def test_classifier_string_labels(engine_name, clf_data):
     X, y = clf_data
     est = clf(engine_name).fit(X, y)
@@ -121,11 +150,13 @@ def test_pickle_and_joblib_round_trip(engine_name, clf_data, tmp_path):
 
 
 @pytest.mark.skipif(not (is_installed("jax") and is_installed("torch")), reason="needs both engines")
-@pytest.mark.parametrize("posterior", ["sde", "meanfield", "point"])
+@pytest.mark.filterwarnings("error::UserWarning")  # torch warned about JAX's read-only arrays
+@pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-heteroscedastic"])
 @pytest.mark.parametrize("source,target", [("jax", "torch"), ("torch", "jax")])
 def test_cross_engine_predictions(source, target, posterior, reg_data):
     X, y = reg_data
-    est = reg(source, posterior=posterior).fit(X, y)
+    posterior, _, likelihood = posterior.partition("-")
+    est = reg(source, posterior=posterior, likelihood=likelihood or None).fit(X, y)
     mean, std = est.predict(X, return_std=True)
     est.set_params(engine=target)
     mean2, std2 = est.predict(X, return_std=True)

@@ -6,7 +6,6 @@ Tiny sizes and a few epochs throughout; the whole file runs in well under a minu
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -20,7 +19,6 @@ from skbnnsde.engines.torch import TorchEngine, forward_from_noise  # noqa: E402
 from skbnnsde.engines.torch import engine as engine_module  # noqa: E402
 from skbnnsde.engines.torch import model as tm  # noqa: E402
 from skbnnsde.engines.torch.brownian import GridBrownian  # noqa: E402
-from skbnnsde.engines.torch.likelihoods import log_likelihood  # noqa: E402
 from skbnnsde.engines.torch.solve import solve  # noqa: E402
 from skbnnsde.engines.torch.train import draw_noise, elbo_loss, noise_to_tensors, predictive_nll, to_tensors  # noqa: E402
 
@@ -162,30 +160,6 @@ def test_time_independent_drift_and_unflatten_layout():
     for (W, b), (W_ref, b_ref) in zip(tm.unflatten_weights(spec, torch.as_tensor(w)), base.unflatten_weights(spec, w)):
         np.testing.assert_array_equal(W.numpy(), W_ref)
         np.testing.assert_array_equal(b.numpy(), b_ref)
-
-
-@pytest.mark.parametrize("likelihood", ["gaussian", "laplace", "cauchy", "categorical"])
-def test_log_likelihoods(likelihood):
-    from scipy import stats
-
-    task = "classification" if likelihood == "categorical" else "regression"
-    spec = make_spec(likelihood=likelihood, task=task, n_outputs=3, dtype="float64")
-    rng = np.random.default_rng(0)
-    out = rng.normal(size=(2, 5, 3))
-    params = {"log_scale": np.array([-0.3, 0.0, 0.4])}
-    if likelihood == "categorical":
-        y = rng.integers(0, 3, size=5)
-        logp = out - np.log(np.exp(out).sum(-1, keepdims=True))
-        expected = np.take_along_axis(logp, np.broadcast_to(y[None, :, None], (2, 5, 1)), -1)[..., 0]
-        yt = torch.as_tensor(y)
-    else:
-        y = rng.normal(size=(5, 3))
-        s = np.exp(params["log_scale"])
-        dist = {"gaussian": stats.norm, "laplace": stats.laplace, "cauchy": stats.cauchy}[likelihood]
-        expected = dist.logpdf(y, loc=out, scale=s).sum(-1)
-        yt = torch.as_tensor(y)
-    got = log_likelihood(spec, {k: torch.as_tensor(v) for k, v in params.items()}, torch.as_tensor(out), yt)
-    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12, atol=1e-12)
 
 
 # ---- the forward pass against NumPy ---------------------------------------------------------

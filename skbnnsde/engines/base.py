@@ -85,10 +85,20 @@ and Stratonovich coincide). Estimator solver names map to the engines' methods:
 Likelihoods, per row and output, with read-out value ``o`` and ``s = exp(log_scale)``:
 ``gaussian`` ``log N(y; o, s²)``; ``laplace`` ``-log(2 s) - |y - o| / s``; ``cauchy``
 ``-log(pi s) - log(1 + ((y - o) / s)²)``; ``categorical`` ``log_softmax(o)[y]``.
+``heteroscedastic``: the read-out has ``2 k`` columns for ``k = n_outputs`` targets, means
+``o[:k]`` and raw scales ``r = o[k:]``; ``log N(y; o[:k], s(r)²)`` with
+``s(r) = softplus(r) + MIN_HETEROSCEDASTIC_SCALE`` (no ``log_scale`` parameter).
 
 Training loss of a minibatch (``S = n_mc_samples`` paths, rows weighted equally)::
 
     loss = - mean_s mean_rows sum_outputs loglik(y | o_s) + kl_factor * mean_s KL_s / n_train
+
+With ``likelihood="heteroscedastic"`` and ``TrainSpec.heteroscedastic_beta = β > 0`` every
+``loglik`` term of that loss (path ``s``, row, output ``j``) is multiplied by
+``(s²) ** β / mean_rows (s²) ** β``, held constant in the gradient: the β-NLL of Seitzer et
+al. (ICLR 2022), without which rows the mean fits badly get a large ``s`` and then barely
+pull on the mean. The mean over the (micro-)batch's rows keeps the data term on the ELBO's
+scale against the KL term; with ``grad_accumulation`` it is taken within each part.
 
 Validation loss: the predictive negative log-likelihood
 ``- mean_rows log mean_s p(y | o_s)`` with ``n_mc_samples`` paths from a fixed seed.
@@ -109,7 +119,7 @@ ACTIVATIONS = ("tanh", "relu", "softplus", "swish", "sigmoid", "identity")
 PRIORS = ("ou", "brownian")
 POSTERIORS = ("sde", "meanfield", "point")
 ARCHITECTURES = ("mlp", "conv")
-REGRESSION_LIKELIHOODS = ("gaussian", "laplace", "cauchy")
+REGRESSION_LIKELIHOODS = ("gaussian", "laplace", "cauchy", "heteroscedastic")
 CLASSIFICATION_LIKELIHOODS = ("categorical",)
 LIKELIHOODS = REGRESSION_LIKELIHOODS + CLASSIFICATION_LIKELIHOODS
 DTYPES = ("float32", "float64")
@@ -117,6 +127,9 @@ SOLVERS = ("euler", "milstein", "srk", "euler_heun", "heun", "midpoint", "revers
 #: solvers that need the space-time Lévy area of every step besides its increment
 SOLVERS_NEEDING_LEVY_AREA = ("srk",)
 LR_SCHEDULES = ("constant", "cosine")
+#: floor of the heteroscedastic likelihood's scale (standardised units), so no row's
+#: variance can collapse to 0 and its log-likelihood diverge
+MIN_HETEROSCEDASTIC_SCALE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -281,8 +294,18 @@ class ModelSpec:
 
     @property
     def has_noise_scale(self) -> bool:
-        """Whether the likelihood learns a per-output scale ``log_scale``."""
-        return self.likelihood in REGRESSION_LIKELIHOODS
+        """Whether the likelihood learns one scale per output, ``log_scale``."""
+        return self.likelihood in REGRESSION_LIKELIHOODS and not self.heteroscedastic
+
+    @property
+    def heteroscedastic(self) -> bool:
+        """Whether the read-out predicts each row's noise scale too."""
+        return self.likelihood == "heteroscedastic"
+
+    @property
+    def readout_width(self) -> int:
+        """Columns of the read-out: ``n_outputs``, doubled by the heteroscedastic likelihood."""
+        return 2 * self.n_outputs if self.heteroscedastic else self.n_outputs
 
     def replace(self, **changes) -> "ModelSpec":
         """A copy with some fields changed."""
@@ -313,6 +336,7 @@ class TrainSpec:
     grad_accumulation: int = 1
     remat: bool = False
     verbose: int = 0
+    heteroscedastic_beta: float = 0.0  # β-NLL weighting of likelihood="heteroscedastic" (0: the ELBO)
 
     def batch_size_for(self, n_samples: int) -> int:
         """The minibatch size for ``n_samples`` training rows."""
@@ -357,8 +381,8 @@ def param_shapes(spec: ModelSpec) -> dict:
                 shapes[f"{prefix}drift.b{i}"] = (d[i + 1],)
         elif spec.posterior == "meanfield":
             shapes[f"{prefix}w_logstd"] = (n_w,)
-    shapes["readout.W"] = (spec.readout_dim, spec.n_outputs)
-    shapes["readout.b"] = (spec.n_outputs,)
+    shapes["readout.W"] = (spec.readout_dim, spec.readout_width)
+    shapes["readout.b"] = (spec.readout_width,)
     if spec.has_noise_scale:
         shapes["log_scale"] = (spec.n_outputs,)
     return shapes
@@ -371,7 +395,9 @@ def init_params(spec: ModelSpec, seed: int) -> dict:
     conv layer: ``(in + 1) * 9``); ``f_w``'s hidden layers likewise and its last layer zero
     (so ``f_w ≡ 0`` and the KL is 0 at initialisation); the read-out is
     ``N(0, 1 / readout_dim)``; blocks are drawn in order, then the read-out; ``w_logstd`` starts at ``log(1e-2)``
-    and ``log_scale`` at ``log(0.5)`` (y is standardised by the estimators).
+    and ``log_scale`` at ``log(0.5)`` (y is standardised by the estimators). The
+    heteroscedastic read-out's scale columns start with zero weights and the bias that gives
+    every row the scale 0.5, so the fit starts from the homoscedastic model.
 
     Examples
     --------
@@ -404,11 +430,26 @@ def init_params(spec: ModelSpec, seed: int) -> dict:
     r = spec.readout_dim
     params["readout.W"] = rng.normal(0.0, 1.0 / math.sqrt(r), size=(r, spec.n_outputs))
     params["readout.b"] = np.zeros(spec.n_outputs)
+    if spec.heteroscedastic:
+        raw = inverse_softplus(0.5 - MIN_HETEROSCEDASTIC_SCALE)
+        params["readout.W"] = np.concatenate([params["readout.W"], np.zeros((r, spec.n_outputs))], axis=1)
+        params["readout.b"] = np.concatenate([params["readout.b"], np.full(spec.n_outputs, raw)])
     if spec.has_noise_scale:
         params["log_scale"] = np.full(spec.n_outputs, math.log(0.5))
     out = {k: np.ascontiguousarray(v, dtype=dtype) for k, v in params.items()}
     check_params(spec, out)
     return out
+
+
+def inverse_softplus(s: float) -> float:
+    """The ``r`` with ``softplus(r) = log(1 + exp(r)) = s`` (``s > 0``).
+
+    Examples
+    --------
+    >>> round(math.log1p(math.exp(inverse_softplus(0.5))), 12)
+    0.5
+    """
+    return s + math.log(-math.expm1(-s))
 
 
 def check_params(spec: ModelSpec, params: Mapping[str, np.ndarray]) -> None:

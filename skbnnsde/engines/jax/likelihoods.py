@@ -7,18 +7,40 @@ import math
 import jax
 import jax.numpy as jnp
 
-from ..base import ModelSpec
+from ..base import MIN_HETEROSCEDASTIC_SCALE, ModelSpec
 
 
-def log_likelihood(spec: ModelSpec, params, out, y):
-    """Per-row log-likelihood of targets ``y`` given read-out values ``out`` (B, n_outputs).
+def heteroscedastic_scale(spec: ModelSpec, out):
+    """Every row's noise scale ``softplus(r) + MIN_HETEROSCEDASTIC_SCALE`` from the read-out (B, 2 k)."""
+    return jax.nn.softplus(out[..., spec.n_outputs:]) + MIN_HETEROSCEDASTIC_SCALE
+
+
+def beta_nll_weights(spec: ModelSpec, out, beta: float, mask):
+    """The β-NLL weights (B, k) of one path: ``(s²) ** beta`` over their mean on the rows of ``mask``.
+
+    Held constant in the gradient (``stop_gradient``); the mean keeps the data term on the
+    scale of the ELBO's, so the balance with the KL term stays as it is without β.
+    """
+    w = heteroscedastic_scale(spec, out) ** (2.0 * beta)
+    mean = jnp.sum(w * mask[:, None], axis=0) / jnp.maximum(jnp.sum(mask), 1.0)
+    return jax.lax.stop_gradient(w / mean)
+
+
+def log_likelihood(spec: ModelSpec, params, out, y, *, weights=None):
+    """Per-row log-likelihood of targets ``y`` given read-out values ``out`` (B, readout_width).
 
     ``y`` is (B, n_outputs) floats for regression and (B,) class indices for classification.
-    Returns an array of shape (B,) (summed over outputs).
+    Returns an array of shape (B,) (summed over outputs). ``weights`` (B, n_outputs), for
+    the heteroscedastic training loss only, multiply the terms before the sum (the β-NLL).
     """
     if spec.likelihood == "categorical":
         logp = jax.nn.log_softmax(out, axis=-1)
         return jnp.take_along_axis(logp, y[:, None].astype(jnp.int32), axis=-1)[:, 0]
+    if spec.heteroscedastic:
+        s = heteroscedastic_scale(spec, out)
+        z = (y - out[..., : spec.n_outputs]) / s
+        ll = -0.5 * math.log(2 * math.pi) - jnp.log(s) - 0.5 * z**2
+        return jnp.sum(ll if weights is None else ll * weights, axis=-1)
     log_s = params["log_scale"]
     z = (y - out) * jnp.exp(-log_s)
     if spec.likelihood == "gaussian":

@@ -28,7 +28,7 @@ from ..base import (
     divergence_message,
     stopper_for,
 )
-from .likelihoods import log_likelihood
+from .likelihoods import beta_nll_weights, log_likelihood
 from .sde import solve
 
 #: minibatches are padded up to a multiple of this many rows (fewer distinct shapes)
@@ -66,11 +66,16 @@ def path_outputs(spec: ModelSpec, params, x, noise, *, stl=False, remat=False):
     return jax.vmap(one)(noise)
 
 
-def minibatch_loss(spec: ModelSpec, n_mc_samples: int, remat: bool, params, x, y, mask, key, kl_factor, n_train):
-    """Negative ELBO per row of one (masked) minibatch, averaged over weight paths."""
+def minibatch_loss(spec: ModelSpec, n_mc_samples: int, remat: bool, beta: float, params, x, y, mask, key, kl_factor,
+                   n_train):
+    """Negative ELBO per row of one (masked) minibatch, averaged over weight paths (``beta``: the β-NLL)."""
     noise = sample_training_noise(spec, key, n_mc_samples, x.dtype)
     out, kl = path_outputs(spec, params, x, noise, stl=spec.stl and spec.posterior == "sde", remat=remat)
-    ll = jax.vmap(lambda o: log_likelihood(spec, params, o, y))(out)  # (S, B)
+    if beta and spec.heteroscedastic:
+        weights = jax.vmap(lambda o: beta_nll_weights(spec, o, beta, mask))(out)
+        ll = jax.vmap(lambda o, w: log_likelihood(spec, params, o, y, weights=w))(out, weights)  # (S, B)
+    else:
+        ll = jax.vmap(lambda o: log_likelihood(spec, params, o, y))(out)  # (S, B)
     data_term = jnp.sum(ll * mask, axis=1) / jnp.maximum(jnp.sum(mask), 1.0)
     return -jnp.mean(data_term) + kl_factor * jnp.mean(kl) / n_train
 
@@ -84,12 +89,12 @@ def predictive_nll(spec: ModelSpec, params, x, y, mask, noise):
 
 
 @functools.lru_cache(maxsize=64)
-def compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, remat: bool):
-    """The jitted epoch for a model and Monte-Carlo/accumulation/remat setting (cached)."""
+def compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, remat: bool, beta: float = 0.0):
+    """The jitted epoch for a model and Monte-Carlo/accumulation/remat/β-NLL setting (cached)."""
     adam = optax.scale_by_adam()
 
     def grads_of(params, x, y, mask, key, kl_factor, n_train):
-        loss_fn = functools.partial(minibatch_loss, spec, n_mc_samples, remat)
+        loss_fn = functools.partial(minibatch_loss, spec, n_mc_samples, remat, beta)
         if grad_accumulation == 1:
             return jax.value_and_grad(loss_fn)(params, x, y, mask, key, kl_factor, n_train)
         parts = grad_accumulation
@@ -193,7 +198,9 @@ def fit_loop(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed, callback,
     n = X.shape[0]
     batch_size = train.batch_size_for(n)
     padded = _pad_rows(n, batch_size, train.grad_accumulation)
-    epoch_fn, adam = compiled_epoch(spec, train.n_mc_samples, train.grad_accumulation, train.remat)
+    epoch_fn, adam = compiled_epoch(
+        spec, train.n_mc_samples, train.grad_accumulation, train.remat, float(train.heteroscedastic_beta)
+    )
     opt_state = adam.init(params)
     key = jax.random.PRNGKey(seed)
     rng = np.random.default_rng(seed)

@@ -9,20 +9,38 @@ import math
 
 import torch
 
-from ..base import ModelSpec
+from ..base import MIN_HETEROSCEDASTIC_SCALE, ModelSpec
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-def log_likelihood(spec: ModelSpec, params, out, y):
+def heteroscedastic_scale(spec: ModelSpec, out):
+    """Every row's noise scale ``softplus(r) + MIN_HETEROSCEDASTIC_SCALE`` from the read-out (..., 2 k)."""
+    return torch.nn.functional.softplus(out[..., spec.n_outputs:]) + MIN_HETEROSCEDASTIC_SCALE
+
+
+def beta_nll_weights(spec: ModelSpec, out, beta: float):
+    """The β-NLL weights (..., B, k): ``(s²) ** beta`` over their mean on the rows, detached.
+
+    The mean (per path and output) keeps the data term on the scale of the ELBO's, so the
+    balance with the KL term stays as it is without β.
+    """
+    w = heteroscedastic_scale(spec, out.detach()) ** (2.0 * beta)
+    return w / w.mean(dim=-2, keepdim=True)
+
+
+def log_likelihood(spec: ModelSpec, params, out, y, *, weights=None):
     """Per-row log-likelihood of targets ``y`` given read-out values ``out``.
 
     Parameters
     ----------
-    out : tensor (..., B, n_outputs)
+    out : tensor (..., B, readout_width)
         Read-out values (any leading axes, e.g. Monte-Carlo samples).
     y : tensor
         (B, n_outputs) floats for regression, (B,) integer class indices for classification.
+    weights : tensor (..., B, n_outputs) or None
+        For the heteroscedastic training loss only: factors of the terms before the sum
+        over outputs (the β-NLL, :func:`beta_nll_weights`).
 
     Returns
     -------
@@ -32,6 +50,11 @@ def log_likelihood(spec: ModelSpec, params, out, y):
         logp = torch.log_softmax(out, dim=-1)
         index = y.long().reshape(*([1] * (out.dim() - 2)), -1, 1).expand(*out.shape[:-1], 1)
         return torch.gather(logp, -1, index).squeeze(-1)
+    if spec.heteroscedastic:
+        s = heteroscedastic_scale(spec, out)
+        z = (y - out[..., : spec.n_outputs]) / s
+        ll = -0.5 * _LOG_2PI - torch.log(s) - 0.5 * z * z
+        return (ll if weights is None else ll * weights).sum(-1)
     log_s = params["log_scale"]
     z = (y - out) * torch.exp(-log_s)
     if spec.likelihood == "gaussian":

@@ -25,7 +25,7 @@ from ..base import (
     sample_noise,
     stopper_for,
 )
-from .likelihoods import log_likelihood
+from .likelihoods import beta_nll_weights, log_likelihood
 from .solve import check_stl_adjoint, solve
 
 #: offset of the validation paths' seed from the training seed (as in the JAX engine, so
@@ -46,7 +46,8 @@ def to_tensors(spec: ModelSpec, params, *, requires_grad=False):
     dtype, device = torch_dtype(spec), torch.device(spec.device)
     out = {}
     for k, v in params.items():
-        t = torch.as_tensor(np.asarray(v), dtype=dtype, device=device).clone()
+        # a copy first: arrays from JAX are read-only, which torch.as_tensor warns about
+        t = torch.as_tensor(np.array(v, copy=True), dtype=dtype, device=device)
         out[k] = t.requires_grad_(requires_grad)
     return out
 
@@ -90,10 +91,12 @@ def draw_noise(spec: ModelSpec, n_samples: int, generator: torch.Generator, devi
 # ---- losses -----------------------------------------------------------------------------
 
 
-def elbo_loss(spec: ModelSpec, params, X, y, noise, *, kl_factor: float, n_train: int, stl: bool, remat=False):
-    """``- mean_s mean_rows loglik + kl_factor * mean_s KL_s / n_train`` (base.py)."""
+def elbo_loss(spec: ModelSpec, params, X, y, noise, *, kl_factor: float, n_train: int, stl: bool, remat=False,
+              beta=0.0):
+    """``- mean_s mean_rows loglik + kl_factor * mean_s KL_s / n_train`` (base.py; ``beta``: the β-NLL)."""
     out, kl = solve(spec, params, X, **noise, stl=stl, remat=remat)
-    ll = log_likelihood(spec, params, out, y)  # (S, B)
+    weights = beta_nll_weights(spec, out, beta) if beta and spec.heteroscedastic else None
+    ll = log_likelihood(spec, params, out, y, weights=weights)  # (S, B)
     return -ll.mean() + (kl_factor / n_train) * kl.mean()
 
 
@@ -186,6 +189,7 @@ def fit(
                     loss = elbo_loss(
                         spec, p, Xt[rows], yt[rows], noise,
                         kl_factor=kl_factor, n_train=n, stl=stl, remat=train.remat,
+                        beta=train.heteroscedastic_beta,
                     ) * (len(part) / len(idx))
                     loss.backward()
                     total += loss.detach() * len(idx)
