@@ -590,6 +590,10 @@ def classification_parser(doc: str, *, default_output: str):
                    help="weight paths per training step -> n_mc_samples (default: %(default)s)")
     g.add_argument("--test-nsamples", "--test_nsamples", dest="test_nsamples", type=int, default=8,
                    help="weight paths averaged by predict_proba -> n_predict_samples (default: %(default)s)")
+    g.add_argument("--shift", type=int, default=0, metavar="K",
+                   help="also train on copies of the training images moved K pixels up, down, left and "
+                        "right (5x the rows, skbnnsde.datasets.shift_images; 0: off, the default; its "
+                        "effect on digits: benchmarks/results/classification.md)")
     g.add_argument("--tensorboard", default=None, metavar="DIR",
                    help="also log the loss curve and the test metrics as TensorBoard scalars to DIR "
                         "(needs the tensorboard package)")
@@ -774,6 +778,13 @@ def run_classification(args, parser, engine: str, extra_params: dict | None = No
     X_tr, y_tr, X_te, y_te = load_image_data(args.data, args.data_dir, subsample=args.subsample,
                                              test_subsample=args.test_subsample, seed=args.seed)
     image_shape = X_tr.shape[1:]
+    if args.shift:  # on the [0, 1] pixels, while 0 is the background
+        from skbnnsde.datasets import shift_images
+
+        try:
+            X_tr, y_tr = shift_images(X_tr, y_tr, image_shape, max_shift=args.shift)
+        except ValueError as err:
+            parser.error(f"--shift {args.shift}: {err}")
     Xf_tr, Xf_te = standardize_images(X_tr, X_te)
     params = {**classification_settings(args, supported, image_shape), **(extra_params or {})}
     unknown = sorted(set(params) - supported)
@@ -801,6 +812,7 @@ def run_classification(args, parser, engine: str, extra_params: dict | None = No
         "fit_seconds": fit_s,
         "predict_seconds": predict_s,
         "epochs": int(clf.n_iter_),
+        "n_train": int(len(y_tr)),
         # weights of the network(s) f_h that the SDE moves (w0 of every block)
         "n_weights": int(sum(np.size(v) for k, v in clf.params_.items() if k.endswith("w0"))),
     }

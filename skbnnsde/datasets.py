@@ -17,6 +17,7 @@ This module imports only NumPy and scikit-learn (lazily).
 """
 
 import gzip
+import math
 import io
 import os
 import pickle
@@ -38,6 +39,7 @@ __all__ = [
     "load_mnist",
     "load_cifar10",
     "load_digits_images",
+    "shift_images",
 ]
 
 
@@ -809,3 +811,71 @@ def load_digits_images(*, flatten=False):
     if flatten:
         X = X.reshape(X.shape[0], -1)
     return X, digits.target.astype(np.int64)
+
+
+def shift_images(X, y, image_shape, *, max_shift=1):
+    """Enlarge an image training set with copies shifted by whole pixels (data augmentation).
+
+    Every image is kept and joined by four copies moved ``max_shift`` pixels up, down, left
+    and right; the pixels that move in are 0 (so shift before standardising, while 0 is the
+    background). A small-image counterpart of the random crops the original code trained its
+    CIFAR-10 models with; on scikit-learn's digits it raised the conv SDE-BNN's test accuracy
+    (``benchmarks/results/classification.md``).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, C * H * W) or (n_samples, C, H, W)
+        Images, flattened in C order or not; the output has the same layout.
+    y : array-like of shape (n_samples,) or (n_samples, ...)
+        Labels, repeated for the copies.
+    image_shape : tuple of int
+        ``(C, H, W)``, or ``(H, W)`` for one channel.
+    max_shift : int, default=1
+        Pixels each copy moves; ``1 <= max_shift < min(H, W)``.
+
+    Returns
+    -------
+    X_aug : ndarray of shape (5 * n_samples, ...)
+        The originals first, then the copies moved down, up, right and left.
+    y_aug : ndarray of shape (5 * n_samples, ...)
+        ``y`` five times over, in the same order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbnnsde.datasets import shift_images
+    >>> X = np.arange(9.0).reshape(1, 9); y = np.array([3])
+    >>> X_aug, y_aug = shift_images(X, y, (3, 3))
+    >>> X_aug.shape, y_aug.tolist()
+    ((5, 9), [3, 3, 3, 3, 3])
+    >>> X_aug[1].reshape(3, 3)  # moved down by one row
+    array([[0., 0., 0.],
+           [0., 1., 2.],
+           [3., 4., 5.]])
+    """
+    X = np.asarray(X)
+    y = np.asarray(y)
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"image_shape must be (C, H, W) or (H, W) of positive ints, got {image_shape!r}")
+    if X.shape[1:] not in ((math.prod(shape),), shape):
+        raise ValueError(f"X has rows of shape {X.shape[1:]}, which are not images of shape {shape}")
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or not 1 <= max_shift < min(shape[1:]):
+        raise ValueError(f"max_shift must be an int in [1, {min(shape[1:]) - 1}] for images of {shape}, got {max_shift!r}")
+    k = int(max_shift)
+    images = X.reshape(len(X), *shape)
+    copies = [images]
+    for axis, step in ((2, k), (2, -k), (3, k), (3, -k)):
+        moved = np.zeros_like(images)
+        src = [slice(None)] * 4
+        dst = [slice(None)] * 4
+        src[axis] = slice(0, -step) if step > 0 else slice(-step, None)
+        dst[axis] = slice(step, None) if step > 0 else slice(0, step)
+        moved[tuple(dst)] = images[tuple(src)]
+        copies.append(moved)
+    out = np.concatenate(copies).reshape(5 * len(X), *X.shape[1:])
+    return out, np.concatenate([y] * 5)

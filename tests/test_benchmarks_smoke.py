@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,6 +84,30 @@ def test_classification_conv_rows_run_on_images_only(tmp_path):
     assert conv["n_iter"] == 1 and 0.0 <= conv["accuracy"] <= 1.0 and conv["nll"] > 0
     text = out.read_text()
     assert "SDE-BNN conv (jax)" in text and "**Target on digits** (`sde_conv_jax`)" in text
+
+
+def test_classification_augmented_conv_row_trains_on_shifted_copies(tmp_path, monkeypatch):
+    pytest.importorskip("jax")
+    import skbnnsde.datasets
+    from benchmarks import classification
+
+    calls = []
+    real = skbnnsde.datasets.shift_images
+
+    def recording(X, y, image_shape, **kw):
+        out = real(X, y, image_shape, **kw)
+        calls.append((X.shape, image_shape, out[0].shape, float(np.min(X))))
+        return out
+
+    monkeypatch.setattr(skbnnsde.datasets, "shift_images", recording)
+    records = classification.main([
+        "--datasets", "digits", "--seeds", "1", "--max-iter", "1",
+        "--sde-params", '{"n_mc_samples": 1, "n_predict_samples": 2}',
+        "--models", "sde_conv_aug_jax", "--output", str(tmp_path / "cls.md"),
+    ])
+    # the training rows of the 75 / 25 split, shifted on the raw pixels (0 = background), five times over
+    assert calls == [((1347, 64), (1, 8, 8), (5 * 1347, 64), 0.0)]
+    assert len(records) == 1 and records[0]["n_iter"] == 1 and 0.0 <= records[0]["accuracy"] <= 1.0
 
 
 def test_scaling_smoke(tmp_path):

@@ -485,3 +485,58 @@ def test_module_imports_no_deep_learning_framework():
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
     )
     assert out.stdout.strip() == ""
+
+
+# ---- shift_images -----------------------------------------------------------------------
+
+
+def _shifted(img, dy, dx):
+    """Reference: ``img`` (C, H, W) moved by (dy, dx) pixels, zeros moving in."""
+    C, H, W = img.shape
+    out = np.zeros_like(img)
+    for r in range(H):
+        for c in range(W):
+            if 0 <= r - dy < H and 0 <= c - dx < W:
+                out[:, r, c] = img[:, r - dy, c - dx]
+    return out
+
+
+@pytest.mark.parametrize("max_shift", [1, 2])
+@pytest.mark.parametrize("flat", [True, False])
+def test_shift_images_matches_a_pixel_by_pixel_reference(max_shift, flat):
+    from skbnnsde.datasets import shift_images
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(size=(3, 2, 4, 5))
+    y = np.array([7, 8, 9])
+    X = images.reshape(3, -1) if flat else images
+    X_aug, y_aug = shift_images(X, y, (2, 4, 5), max_shift=max_shift)
+    assert X_aug.shape == (15, *X.shape[1:]) and y_aug.tolist() == [7, 8, 9] * 5
+    got = X_aug.reshape(5, 3, 2, 4, 5)
+    k = max_shift
+    for i, (dy, dx) in enumerate([(0, 0), (k, 0), (-k, 0), (0, k), (0, -k)]):
+        for j in range(3):
+            np.testing.assert_array_equal(got[i, j], _shifted(images[j], dy, dx))
+
+
+def test_shift_images_takes_a_two_dimensional_shape_for_one_channel():
+    from skbnnsde.datasets import shift_images
+
+    X = np.arange(16.0).reshape(1, 16)
+    np.testing.assert_array_equal(shift_images(X, [0], (4, 4))[0], shift_images(X, [0], (1, 4, 4))[0])
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(image_shape=(3, 3)), "not images of shape"),
+    (dict(image_shape=(2, 2, 2, 2)), "image_shape"),
+    (dict(max_shift=4), "max_shift"),
+    (dict(max_shift=0), "max_shift"),
+    (dict(max_shift=1.0), "max_shift"),
+    (dict(y=[1, 2]), "y has 2"),
+])
+def test_shift_images_rejects_bad_arguments(kwargs, match):
+    from skbnnsde.datasets import shift_images
+
+    args = {"X": np.zeros((1, 16)), "y": [0], "image_shape": (4, 4), **kwargs}
+    with pytest.raises(ValueError, match=match):
+        shift_images(**args)

@@ -70,7 +70,7 @@ _SCRIPTS = [
     # jax compiles the conv network slowly; the conv code path of the script is shared with torch's
     ("jax/sdebnn_classification.py", ["--output", "out", "--arch", "mlp"], ["digits_sdenet_reliability.png"],
      [_needs("jax")]),
-    ("torch/sdebnn_classification.py", ["--output", "out", "--meanfield_sdebnn"],
+    ("torch/sdebnn_classification.py", ["--output", "out", "--meanfield_sdebnn", "--shift", "1"],
      ["digits_meanfield_reliability.png"], [_needs("torch")]),
     ("quickstart.py", ["--engine", *FIRST_ENGINE[:1], "--output", "out/quickstart.png"], ["quickstart.png"],
      [_needs_any_engine]),
@@ -216,6 +216,7 @@ def test_classification_example_trains_on_image_files(tmp_path, data):
         (["--model", "resnet", "--meanfield_sdebnn"], "exclude each other"),
         (["--fw_dims", "2-x-2"], "dash-separated positive ints"),
         (["--fw_dims", "2-2"], "has no hidden layer"),
+        (["--shift", "8"], "--shift 8: max_shift must be an int in [1, 7]"),
     ],
 )
 def test_classification_example_rejects_bad_flags(tmp_path, capsys, argv, message):

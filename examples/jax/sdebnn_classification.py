@@ -23,6 +23,7 @@ each one sets.
     python examples/jax/sdebnn_classification.py --model sdenet --aug 2 --nblocks 2-2-2 --diff_coef 0.2 \
         --fx_dim 64 --fw_dims 2-64-2 --nsteps 20 --nsamples 1 --output results/cls_jax
     python examples/jax/sdebnn_classification.py --model resnet --output results/cls_jax_ode
+    python examples/jax/sdebnn_classification.py --shift 1 --max-iter 24 --output results/cls_jax_shift
     python examples/jax/sdebnn_classification.py --data mnist --data-dir ~/data/mnist \
         --subsample 5000 --test-subsample 2000
     python examples/jax/sdebnn_classification.py --smoke --arch mlp --output /tmp/cls_jax
