@@ -17,8 +17,8 @@ This module imports only NumPy and scikit-learn (lazily).
 """
 
 import gzip
-import math
 import io
+import math
 import os
 import pickle
 from dataclasses import dataclass

@@ -40,9 +40,8 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
         -1.95), boston (-2.45 / -2.53) and concrete (-3.07 / -3.14), the same on energy
         (-1.30 / -1.29) and lower on wine (-1.17 / -1.05); trained on the plain ELBO
         instead, its yacht test RMSE was 10.2 (1.6 with β = 0.5, 1.3 for "gaussian").
-        For ``"cauchy"`` the reported std
-        combines the spread of the paths with the Cauchy scale (the Cauchy has no
-        variance).
+        For ``"cauchy"`` the reported std combines the spread of the paths with the
+        Cauchy scale (the Cauchy has no variance).
 
     Attributes
     ----------
@@ -121,7 +120,7 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
         Only for the likelihoods with one learned scale per target (not "heteroscedastic").
         """
         scale = np.exp(np.asarray(self.params_["log_scale"], dtype=np.float64))
-        if self._likelihood() == "laplace":
+        if self.spec_["likelihood"] == "laplace":
             return 2.0 * scale**2
         return scale**2
 
@@ -131,7 +130,7 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
         The noise variance is ``(k,)`` for a learned scale per target and ``(n, k)``, the
         mean over paths of every row's predicted variance, for ``"heteroscedastic"``.
         """
-        if self._likelihood() != "heteroscedastic":
+        if self.spec_["likelihood"] != "heteroscedastic":  # the fitted one, whatever set_params did since
             return samples, self._noise_variance()
         k = self.y_mean_.shape[0]
         scale = np.logaddexp(0.0, samples[..., k:]) + MIN_HETEROSCEDASTIC_SCALE

@@ -96,6 +96,19 @@ def test_heteroscedastic_regressor_learns_where_the_noise_is(engine_name, n_targ
     assert draws.shape == ((4, 3) if n_targets == 1 else (4, n_targets, 3))
 
 
+@pytest.mark.parametrize("fitted,changed", [("heteroscedastic", "gaussian"), ("laplace", "gaussian")])
+def test_predictions_follow_the_fitted_likelihood_after_set_params(engine_name, reg_data, fitted, changed):
+    """Changing ``likelihood`` after fit does not reinterpret the fitted read-out (it did for both)."""
+    X, y = reg_data
+    est = reg(engine_name, likelihood=fitted).fit(X, y)
+    mean, std = est.predict(X[:5], return_std=True)
+    est.set_params(likelihood=changed)
+    mean2, std2 = est.predict(X[:5], return_std=True)
+    np.testing.assert_array_equal(mean2, mean)
+    np.testing.assert_array_equal(std2, std)
+    assert est.sample_posterior(X[:5], n_samples=2).shape == (5, 2)
+
+
 def test_heteroscedastic_regressor_trains_with_the_beta_nll():
     from skbnnsde.regressor import HETEROSCEDASTIC_BETA
 
