@@ -818,8 +818,8 @@ def shift_images(X, y, image_shape, *, max_shift=1):
 
     Every image is kept and joined by four copies moved ``max_shift`` pixels up, down, left
     and right; the pixels that move in are 0 (so shift before standardising, while 0 is the
-    background). A small-image counterpart of the random crops the original code trained its
-    CIFAR-10 models with; on scikit-learn's digits it raised the conv SDE-BNN's test accuracy
+    background). A small-image counterpart of the random crops commonly used to train image
+    classifiers; on scikit-learn's digits it raised the conv SDE-BNN's test accuracy
     (``benchmarks/results/classification.md``).
 
     Parameters
