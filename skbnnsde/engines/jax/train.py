@@ -71,11 +71,13 @@ def minibatch_loss(spec: ModelSpec, n_mc_samples: int, remat: bool, beta: float,
     """Negative ELBO per row of one (masked) minibatch, averaged over weight paths (``beta``: the β-NLL)."""
     noise = sample_training_noise(spec, key, n_mc_samples, x.dtype)
     out, kl = path_outputs(spec, params, x, noise, stl=spec.stl and spec.posterior == "sde", remat=remat)
-    if beta and spec.heteroscedastic:
-        weights = jax.vmap(lambda o: beta_nll_weights(spec, o, beta, mask))(out)
-        ll = jax.vmap(lambda o, w: log_likelihood(spec, params, o, y, weights=w))(out, weights)  # (S, B)
-    else:
-        ll = jax.vmap(lambda o: log_likelihood(spec, params, o, y))(out)  # (S, B)
+    weighted = bool(beta) and spec.heteroscedastic
+
+    def path_ll(o):
+        weights = beta_nll_weights(spec, o, beta, mask) if weighted else None
+        return log_likelihood(spec, params, o, y, weights=weights)
+
+    ll = jax.vmap(path_ll)(out)  # (S, B)
     data_term = jnp.sum(ll * mask, axis=1) / jnp.maximum(jnp.sum(mask), 1.0)
     return -jnp.mean(data_term) + kl_factor * jnp.mean(kl) / n_train
 
