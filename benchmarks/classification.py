@@ -208,7 +208,8 @@ def render(records, args, argv, started, datasets, models, done=False):
     ]
     out = [C.header("Classification benchmark", argv, started, notes, prog="benchmarks.classification")]
     by = C.by_dataset_and_model(records)
-    for d, target in [(d, t) for d in datasets for t in TARGET_MODELS]:
+    targets = dict.fromkeys((args.target_model, *TARGET_MODELS))  # --target-model first, no repeats
+    for d, target in [(d, t) for d in datasets for t in targets]:
         if d in TARGETS and by.get((d, target)):
             acc = C.mean_se([r["accuracy"] for r in by[(d, target)]])
             ece = C.mean_se([r["ece"] for r in by[(d, target)]])

@@ -75,7 +75,7 @@ def test_classification_conv_rows_run_on_images_only(tmp_path):
     records = classification.main([
         "--datasets", "digits,breast_cancer", "--seeds", "1", "--max-iter", "1",
         "--sde-params", '{"n_mc_samples": 1, "n_predict_samples": 2}',
-        "--models", "sde_conv_jax,logreg", "--output", str(out),
+        "--models", "sde_conv_jax,logreg", "--target-model", "logreg", "--output", str(out),
     ])
     got = {(r["dataset"], r["model"]) for r in records}
     # breast_cancer has no image shape: the conv model is skipped there, not run on garbage
@@ -84,6 +84,7 @@ def test_classification_conv_rows_run_on_images_only(tmp_path):
     assert conv["n_iter"] == 1 and 0.0 <= conv["accuracy"] <= 1.0 and conv["nll"] > 0
     text = out.read_text()
     assert "SDE-BNN conv (jax)" in text and "**Target on digits** (`sde_conv_jax`)" in text
+    assert "**Target on digits** (`logreg`)" in text  # --target-model is checked besides the conv rows
 
 
 def test_classification_augmented_conv_row_trains_on_shifted_copies(tmp_path, monkeypatch):
