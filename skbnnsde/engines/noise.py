@@ -1,0 +1,87 @@
+"""The randomness of weight paths: which standard normals a path needs, and their scaling.
+
+:func:`sample_noise` draws prediction-time variates with NumPy, so both engines predict the
+same thing for a seed; training draws the same variates (:func:`noise_shapes`) from each
+framework's own generator. Either way, :func:`scale_noise` turns them into what a solve
+takes: Brownian increments, their space-time Lévy areas, the mean-field draws.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .specs import ModelSpec, needs_levy_area
+
+#: offset of the validation paths' seed from the training seed (the same paths every epoch)
+VALIDATION_SEED_OFFSET = 1
+
+
+def noise_shapes(spec: ModelSpec, n_samples: int) -> dict:
+    """Names and shapes of the standard normals of ``n_samples`` paths, in draw order.
+
+    ``"z"`` (and ``"z_levy"`` when :func:`~skbnnsde.engines.specs.needs_levy_area`), each
+    ``(n_samples, n_steps, n_weights)``, for ``posterior="sde"``; ``"eps"``
+    ``(n_samples, n_weights)`` for ``"meanfield"``; nothing for ``"point"``.
+
+    Examples
+    --------
+    >>> noise_shapes(ModelSpec(n_features=1, n_outputs=1, hidden_layer_sizes=(2,), n_steps=4), 3)
+    {'z': (3, 4, 10)}
+    """
+    if spec.posterior == "sde":
+        shape = (n_samples, spec.n_steps, spec.n_weights)
+        return {"z": shape, "z_levy": shape} if needs_levy_area(spec) else {"z": shape}
+    if spec.posterior == "meanfield":
+        return {"eps": (n_samples, spec.n_weights)}
+    return {}
+
+
+def scale_noise(spec: ModelSpec, draws: dict) -> dict:
+    """Standard normals -> what a solve takes: ``dW``, ``H`` and ``eps``.
+
+    ``dW = sqrt(dt) * z`` (Brownian increments), ``H = sqrt(dt / 12) * z_levy`` (their
+    space-time Lévy areas), ``eps`` unchanged. Only multiplies by Python floats, so it works
+    on NumPy arrays and on either framework's arrays alike.
+
+    Examples
+    --------
+    >>> spec = ModelSpec(n_features=1, n_outputs=1, n_steps=4)
+    >>> float(scale_noise(spec, {"z": np.ones(1)})["dW"][0])
+    0.5
+    """
+    out = {}
+    if "z" in draws:
+        out["dW"] = draws["z"] * math.sqrt(spec.dt)
+    if "z_levy" in draws:
+        out["H"] = draws["z_levy"] * math.sqrt(spec.dt / 12.0)
+    if "eps" in draws:
+        out["eps"] = draws["eps"]
+    return out
+
+
+def sample_noise(spec: ModelSpec, n_samples: int, seed: int) -> dict:
+    """Standard-normal variates for ``n_samples`` weight paths, drawn with NumPy.
+
+    Both engines turn these into their paths (``dW = sqrt(dt) * z``; the space-time Lévy
+    area ``H = sqrt(dt / 12) * z_H`` for the solvers that need it; ``eps`` for the
+    mean-field posterior), so that for the same seed they predict the same thing.
+    Weight paths do not depend on the inputs, so chunking the rows changes nothing.
+
+    Returns
+    -------
+    dict with ``"z"`` of shape ``(n_samples, n_steps, n_weights)`` (``"sde"``), ``"z_levy"``
+    of the same shape (solvers that ``needs_levy_area``), ``"eps"`` of shape
+    ``(n_samples, n_weights)`` (``"meanfield"``); empty for ``"point"``. For
+    ``architecture="conv"`` the last axis is the blocks' weights one after the other
+    (``spec.block_n_weights``), which the engines split by block.
+    """
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(spec.dtype)
+    return {name: rng.standard_normal(shape).astype(dtype) for name, shape in noise_shapes(spec, n_samples).items()}
+
+
+def validation_noise(spec: ModelSpec, n_samples: int, seed: int) -> dict:
+    """The variates of the validation loss's paths: :func:`sample_noise` at a seed derived from ``seed``."""
+    return sample_noise(spec, n_samples, int(seed) + VALIDATION_SEED_OFFSET)

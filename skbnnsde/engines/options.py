@@ -1,0 +1,125 @@
+"""The allowed values of the model's options, and the parsers of the structured ones.
+
+One place for every choice (solvers, posteriors, likelihoods, ...) and for turning the
+structured hyperparameters (layer widths, ``image_shape``, ``n_blocks``) into the plain tuples
+a :class:`~skbnnsde.engines.specs.ModelSpec` holds. The estimators and
+``ModelSpec.validate`` both use these, so an error reads the same wherever it is raised.
+Plain Python and NumPy only.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+
+ACTIVATIONS = ("tanh", "relu", "softplus", "swish", "sigmoid", "identity")
+PRIORS = ("ou", "brownian")
+POSTERIORS = ("sde", "meanfield", "point")
+ARCHITECTURES = ("mlp", "conv")
+TASKS = ("regression", "classification")
+REGRESSION_LIKELIHOODS = ("gaussian", "laplace", "cauchy", "heteroscedastic")
+CLASSIFICATION_LIKELIHOODS = ("categorical",)
+LIKELIHOODS = REGRESSION_LIKELIHOODS + CLASSIFICATION_LIKELIHOODS
+DTYPES = ("float32", "float64")
+SOLVERS = ("euler", "milstein", "srk", "euler_heun", "heun", "midpoint", "reversible_heun")
+#: solvers that need the space-time Lévy area of every step besides its increment
+SOLVERS_NEEDING_LEVY_AREA = ("srk",)
+LR_SCHEDULES = ("constant", "cosine")
+#: floor of the heteroscedastic likelihood's scale (standardised units), so no row's
+#: variance can collapse to 0 and its log-likelihood diverge
+MIN_HETEROSCEDASTIC_SCALE = 1e-3
+
+STL_ADJOINT_MESSAGE = (
+    "stl=True needs the whole weight path, which adjoint=True does not keep; "
+    "set stl=False to train with adjoint=True"
+)
+
+
+def _is_positive_int(value) -> bool:
+    return isinstance(value, (Integral, np.integer)) and not isinstance(value, bool) and value > 0
+
+
+def check_choice(name: str, value, choices) -> None:
+    """ValueError naming ``name`` and the choices unless ``value`` is one of them.
+
+    Examples
+    --------
+    >>> check_choice("solver", "heun", SOLVERS)
+    >>> check_choice("solver", "rk4", SOLVERS)
+    Traceback (most recent call last):
+    ...
+    ValueError: solver must be one of ('euler', 'milstein', 'srk', 'euler_heun', 'heun', 'midpoint', \
+'reversible_heun'), got 'rk4'
+    """
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+
+
+def parse_layer_sizes(value, name: str) -> tuple:
+    """Layer widths as a tuple of positive ints (an int means one layer).
+
+    Examples
+    --------
+    >>> parse_layer_sizes(16, "hidden_layer_sizes"), parse_layer_sizes([8, 4], "hidden_layer_sizes")
+    ((16,), (8, 4))
+    """
+    if isinstance(value, (Integral, np.integer)) and not isinstance(value, bool):
+        value = (value,)
+    try:
+        sizes = tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a tuple of positive ints, got {value!r}") from None
+    if not all(_is_positive_int(s) for s in sizes):
+        raise ValueError(f"{name} must be a tuple of positive ints, got {value!r}")
+    return tuple(int(s) for s in sizes)
+
+
+def parse_n_blocks(value) -> tuple:
+    """``n_blocks`` as a non-empty tuple of positive ints; accepts an int or the original's ``"2-2-2"``.
+
+    Examples
+    --------
+    >>> parse_n_blocks("2-1"), parse_n_blocks(3)
+    ((2, 1), (3,))
+    """
+    if isinstance(value, str):
+        try:
+            value = tuple(int(part) for part in value.split("-"))
+        except ValueError:
+            raise ValueError(
+                f'n_blocks must be a tuple of positive ints or a string like "2-2-2", got {value!r}'
+            ) from None
+    blocks = parse_layer_sizes(value, "n_blocks")
+    if not blocks:
+        raise ValueError(f"n_blocks must name at least one stage, got {value!r}")
+    return blocks
+
+
+def parse_image_shape(value, n_features=None) -> tuple:
+    """``image_shape`` as ``(C, H, W)``; ``(H, W)`` means one channel.
+
+    With ``n_features``, also check that ``C * H * W`` equals it. Errors name ``image_shape``.
+
+    Examples
+    --------
+    >>> parse_image_shape((8, 8), n_features=64)
+    (1, 8, 8)
+    """
+    if value is None:
+        raise ValueError('architecture="conv" needs image_shape=(C, H, W) (or (H, W) for one channel), got None')
+    try:
+        shape = tuple(value)
+    except TypeError:
+        raise ValueError(f"image_shape must be a tuple (C, H, W) or (H, W) of positive ints, got {value!r}") from None
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3 or not all(_is_positive_int(s) for s in shape):
+        raise ValueError(f"image_shape must be a tuple (C, H, W) or (H, W) of positive ints, got {value!r}")
+    shape = tuple(int(s) for s in shape)
+    if n_features is not None and int(np.prod(shape)) != int(n_features):
+        raise ValueError(
+            f"image_shape={value!r} describes {int(np.prod(shape))} values per image, but X has "
+            f"{n_features} features per row"
+        )
+    return shape

@@ -1,0 +1,324 @@
+"""What a model is (:class:`ModelSpec`) and how it is trained (:class:`TrainSpec`).
+
+Both are frozen dataclasses of plain values, hashable, so engines cache compiled functions on
+them, and both turn into plain dicts and back (``to_dict`` / ``from_dict``), which is how a
+fitted estimator stores them. A ``ModelSpec`` validates itself on construction; engines trust
+it. The model's mathematics is written out in ``docs/model.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from numbers import Integral
+from typing import Any, ClassVar, Mapping
+
+from .options import (
+    ACTIVATIONS,
+    ARCHITECTURES,
+    DTYPES,
+    LIKELIHOODS,
+    POSTERIORS,
+    PRIORS,
+    REGRESSION_LIKELIHOODS,
+    SOLVERS,
+    SOLVERS_NEEDING_LEVY_AREA,
+    STL_ADJOINT_MESSAGE,
+    TASKS,
+    check_choice,
+    parse_image_shape,
+    parse_layer_sizes,
+    parse_n_blocks,
+)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the network is: sizes, dynamics, solver and likelihood.
+
+    Plain values only; hashable, so engines cache compiled functions on it.
+
+    Examples
+    --------
+    >>> spec = ModelSpec(n_features=1, n_outputs=1, hidden_layer_sizes=(8,), aug_dim=2)
+    >>> spec.state_dim, spec.n_weights
+    (3, 70)
+    """
+
+    n_features: int
+    n_outputs: int
+    task: str = "regression"  # "regression" | "classification"
+    architecture: str = "mlp"
+    hidden_layer_sizes: tuple = (32,)
+    activation: str = "tanh"
+    aug_dim: int = 0
+    weight_drift_sizes: tuple = (32,)
+    time_dependent_drift: bool = True
+    prior: str = "ou"
+    posterior: str = "sde"
+    diffusion: float = 0.1
+    prior_std: float = 1.0
+    solver: str = "euler"
+    n_steps: int = 20
+    adjoint: bool = False
+    stl: bool = True
+    likelihood: str = "gaussian"
+    dtype: str = "float32"
+    device: str = "cpu"
+    image_shape: Any = None  # (C, H, W) for architecture="conv"
+    n_blocks: tuple = (2, 2, 2)  # SDE blocks per stage, architecture="conv"
+
+    #: fields that say how, not what, to compute: they may change after fit without refitting
+    RUNTIME_FIELDS: ClassVar[tuple] = ("device", "dtype", "solver", "n_steps", "adjoint")
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> "ModelSpec":
+        """Check every field; ValueError naming the field and its allowed values. Returns self.
+
+        Runs on construction, so engines can trust any spec they are given.
+        """
+        check_choice("task", self.task, TASKS)
+        check_choice("architecture", self.architecture, ARCHITECTURES)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("prior", self.prior, PRIORS)
+        check_choice("posterior", self.posterior, POSTERIORS)
+        check_choice("solver", self.solver, SOLVERS)
+        check_choice("likelihood", self.likelihood, LIKELIHOODS)
+        check_choice("dtype", self.dtype, DTYPES)
+        for name in ("n_features", "n_outputs", "n_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not isinstance(self.aug_dim, Integral) or self.aug_dim < 0:
+            raise ValueError(f"aug_dim must be a non-negative int, got {self.aug_dim!r}")
+        for name in ("hidden_layer_sizes", "weight_drift_sizes"):
+            if parse_layer_sizes(getattr(self, name), name) != getattr(self, name):
+                raise ValueError(f"{name} must be a tuple of positive ints, got {getattr(self, name)!r}")
+        if not self.diffusion > 0 or not self.prior_std > 0:
+            raise ValueError(f"diffusion and prior_std must be positive, got {self.diffusion!r}, {self.prior_std!r}")
+        if self.stl and self.adjoint and self.posterior == "sde":
+            raise ValueError(STL_ADJOINT_MESSAGE)
+        if self.architecture == "conv":
+            if parse_image_shape(self.image_shape, self.n_features) != self.image_shape:
+                raise ValueError(f"image_shape must be a tuple (C, H, W) of positive ints, got {self.image_shape!r}")
+            if parse_n_blocks(self.n_blocks) != self.n_blocks:
+                raise ValueError(f"n_blocks must be a non-empty tuple of positive ints, got {self.n_blocks!r}")
+        return self
+
+    def to_dict(self) -> dict:
+        """The fields as a plain dict (tuples kept), as estimators store it in ``spec_``."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "ModelSpec":
+        """The spec of a :meth:`to_dict` dict; lists become tuples, missing fields take defaults.
+
+        Examples
+        --------
+        >>> spec = ModelSpec(n_features=2, n_outputs=1, hidden_layer_sizes=(4,))
+        >>> ModelSpec.from_dict(spec.to_dict()) == spec
+        True
+        """
+        fields = {f.name for f in dataclasses.fields(cls)}
+        out = {k: v for k, v in values.items() if k in fields}
+        for key in ("hidden_layer_sizes", "weight_drift_sizes", "n_blocks", "image_shape"):
+            if out.get(key) is not None:
+                out[key] = tuple(int(v) for v in out[key])
+        return cls(**out)
+
+    def structure(self) -> dict:
+        """:meth:`to_dict` without :attr:`RUNTIME_FIELDS`: what must match for a warm start."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.RUNTIME_FIELDS}
+
+    # ---- derived sizes -------------------------------------------------------------
+    @property
+    def state_dim(self) -> int:
+        """Width ``D`` of the hidden state (mlp): the features plus the augmented zeros."""
+        return self.n_features + self.aug_dim
+
+    @property
+    def readout_dim(self) -> int:
+        """Inputs of the read-out: ``D`` (mlp) or ``C * H * W`` of the last stage (conv, flattened)."""
+        if self.architecture == "conv":
+            return math.prod(self.stage_shapes[-1])
+        return self.state_dim
+
+    @property
+    def stage_shapes(self) -> tuple:
+        """``(C, H, W)`` of the state in every stage (conv): squeeze between stages."""
+        C, H, W = self.image_shape
+        C += self.aug_dim
+        shapes = []
+        for _ in self.n_blocks:
+            shapes.append((C, H, W))
+            C, H, W = 4 * C, (H + 1) // 2, (W + 1) // 2
+        return tuple(shapes)
+
+    @property
+    def activation_size(self) -> int:
+        """Elements of ``f_h``'s largest activation per row and weight sample (for chunking)."""
+        if self.architecture == "conv":
+            widest = max((0, *self.hidden_layer_sizes))
+            return max(max(C, widest) * H * W for C, H, W in self.stage_shapes)
+        return max(self.layer_sizes)
+
+    @property
+    def block_stages(self) -> tuple:
+        """The stage of every SDE block (``(0,)`` for the mlp's single block)."""
+        if self.architecture == "conv":
+            return tuple(i for i, nb in enumerate(self.n_blocks) for _ in range(nb))
+        return (0,)
+
+    @property
+    def block_prefixes(self) -> tuple:
+        """Parameter-name prefix of every SDE block: ``("",)`` (mlp), ``("block0.", ...)`` (conv)."""
+        if self.architecture == "conv":
+            return tuple(f"block{k}." for k in range(len(self.block_stages)))
+        return ("",)
+
+    @property
+    def block_weight_layouts(self) -> tuple:
+        """Every block's ``f_h`` layer shapes ``((W_shape, b_shape), ...)`` inside its ``w``.
+
+        mlp: ``((in + 1, out), (out,))`` per layer (one block); conv: ``((out, in + 1, 3, 3),
+        (out,))`` per layer, widths ``[C, *hidden_layer_sizes, C]`` of the block's stage.
+        """
+        if self.architecture != "conv":
+            return (self.weight_layout,)
+        layouts = []
+        for stage in self.block_stages:
+            C = self.stage_shapes[stage][0]
+            sizes = (C, *self.hidden_layer_sizes, C)
+            layouts.append(
+                tuple(((sizes[i + 1], sizes[i] + 1, 3, 3), (sizes[i + 1],)) for i in range(len(sizes) - 1))
+            )
+        return tuple(layouts)
+
+    @property
+    def block_n_weights(self) -> tuple:
+        """Length of every block's flat weight vector."""
+        return tuple(
+            sum(math.prod(w) + b[0] for w, b in layout) for layout in self.block_weight_layouts
+        )
+
+    @property
+    def layer_sizes(self) -> tuple:
+        """Widths of ``f_h``: ``(D, *hidden_layer_sizes, D)``."""
+        return (self.state_dim, *self.hidden_layer_sizes, self.state_dim)
+
+    @property
+    def weight_layout(self) -> tuple:
+        """``((W_shape, b_shape), ...)`` of ``f_h``'s layers inside the flat vector ``w``."""
+        sizes = self.layer_sizes
+        return tuple(((sizes[i] + 1, sizes[i + 1]), (sizes[i + 1],)) for i in range(len(sizes) - 1))
+
+    @property
+    def n_weights(self) -> int:
+        """Length of the flat weight vector ``w`` of ``f_h`` (conv: summed over the blocks)."""
+        if self.architecture == "conv":
+            return sum(self.block_n_weights)
+        return sum(w[0] * w[1] + b[0] for w, b in self.weight_layout)
+
+    @property
+    def drift_layer_sizes(self) -> tuple:
+        """Widths of ``f_w`` (mlp): ``(n_weights [+1], *weight_drift_sizes, n_weights)``."""
+        return self.drift_sizes_for(self.n_weights)
+
+    def drift_sizes_for(self, n_weights: int) -> tuple:
+        """Widths of an ``f_w`` over ``n_weights`` weights: ``(n_weights [+1], *weight_drift_sizes, n_weights)``."""
+        n_in = n_weights + (1 if self.time_dependent_drift else 0)
+        return (n_in, *self.weight_drift_sizes, n_weights)
+
+    @property
+    def dt(self) -> float:
+        """Step size of the fixed grid on ``[0, 1]``."""
+        return 1.0 / self.n_steps
+
+    @property
+    def has_noise_scale(self) -> bool:
+        """Whether the likelihood learns one scale per output, ``log_scale``."""
+        return self.likelihood in REGRESSION_LIKELIHOODS and not self.heteroscedastic
+
+    @property
+    def heteroscedastic(self) -> bool:
+        """Whether the read-out predicts each row's noise scale too."""
+        return self.likelihood == "heteroscedastic"
+
+    @property
+    def readout_width(self) -> int:
+        """Columns of the read-out: ``n_outputs``, doubled by the heteroscedastic likelihood."""
+        return 2 * self.n_outputs if self.heteroscedastic else self.n_outputs
+
+    def replace(self, **changes) -> "ModelSpec":
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How the network is trained: optimiser, epochs, batches, Monte Carlo, early stopping.
+
+    Examples
+    --------
+    >>> TrainSpec(learning_rate=1e-2, max_iter=10).batch_size_for(1000)
+    200
+    """
+
+    learning_rate: float = 1e-2
+    lr_schedule: str = "constant"
+    batch_size: Any = "auto"  # int or "auto" = min(200, n_samples)
+    max_iter: int = 200
+    n_mc_samples: int = 4
+    kl_weight: float = 1.0
+    kl_anneal_iters: int = 0
+    shuffle: bool = True
+    early_stopping: bool = False
+    n_iter_no_change: int = 10
+    tol: float = 1e-4
+    grad_accumulation: int = 1
+    remat: bool = False
+    verbose: int = 0
+    heteroscedastic_beta: float = 0.0  # β-NLL weighting of likelihood="heteroscedastic" (0: the ELBO)
+
+    def batch_size_for(self, n_samples: int) -> int:
+        """The minibatch size for ``n_samples`` training rows."""
+        if self.batch_size == "auto" or self.batch_size is None:
+            return int(min(200, n_samples))
+        return int(min(int(self.batch_size), n_samples))
+
+    def kl_factor(self, epoch: int) -> float:
+        """``kl_weight`` times the linear annealing factor at ``epoch`` (0-based)."""
+        if self.kl_anneal_iters and self.kl_anneal_iters > 0:
+            return self.kl_weight * min(1.0, (epoch + 1) / self.kl_anneal_iters)
+        return self.kl_weight
+
+    def replace(self, **changes) -> "TrainSpec":
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """The fields as a plain dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "TrainSpec":
+        """The spec of a :meth:`to_dict` dict (unknown keys are ignored)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in fields})
+
+
+def needs_levy_area(spec: ModelSpec) -> bool:
+    """Whether ``spec.solver`` needs the space-time Lévy area of every step (SRK).
+
+    The noise of ``posterior="sde"`` then carries the areas (``noise.noise_shapes``); a
+    constant-weight posterior's solve still runs the method, with zero areas.
+
+    Examples
+    --------
+    >>> needs_levy_area(ModelSpec(n_features=1, n_outputs=1, solver="srk"))
+    True
+    """
+    return spec.solver in SOLVERS_NEEDING_LEVY_AREA
