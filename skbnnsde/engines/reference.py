@@ -1,0 +1,161 @@
+"""A plain NumPy reference of the SDE-BNN with Euler steps, written from ``docs/model.md``.
+
+Slow and simple on purpose: literal "concat-time" layers and convolutions, one weight path
+at a time, float64. The engines are checked against it (``tests/test_engine_parity.py``), and
+:func:`hidden_path` rebuilds hidden-state trajectories from an estimator's weight paths for
+the examples' plots. For ``solver="euler"`` it is the engines' own computation; for other
+solvers it is the Euler approximation along the same weight paths.
+
+Examples
+--------
+>>> from skbnnsde.engines.specs import ModelSpec
+>>> from skbnnsde.engines.params import init_params
+>>> from skbnnsde.engines.noise import sample_noise
+>>> spec = ModelSpec(n_features=1, n_outputs=1, hidden_layer_sizes=(4,), n_steps=3)
+>>> out, kl = forward_euler(spec, init_params(spec, 0), np.zeros((5, 1)), sample_noise(spec, 2, 0))
+>>> out.shape, kl.shape
+((2, 5, 1), (2,))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .params import block_params, block_slices, split_weights
+from .specs import ModelSpec
+
+ACTIVATION_FUNCTIONS = {
+    "tanh": np.tanh,
+    "relu": lambda x: np.maximum(x, 0),
+    "softplus": lambda x: np.logaddexp(0, x),
+    "swish": lambda x: x / (1 + np.exp(-x)),
+    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    "identity": lambda x: x,
+}
+
+
+def hidden_drift(spec: ModelSpec, t: float, h: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``f_h`` of the mlp for one weight vector ``w`` (n_w,) and hidden states ``h`` (B, D)."""
+    layers = split_weights(spec.weight_layout, w)
+    a = h
+    for i, (W, b) in enumerate(layers):
+        a = np.concatenate([a, np.full((a.shape[0], 1), t)], axis=1) @ W + b
+        if i < len(layers) - 1:
+            a = ACTIVATION_FUNCTIONS[spec.activation](a)
+    return a
+
+
+def conv3x3(a: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross-correlation of ``a`` (B, C, H, W) with ``W`` (O, C, 3, 3), zero padding 1, plus ``b`` (O,)."""
+    B, C, H, Wd = a.shape
+    ap = np.pad(a, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    out = np.zeros((B, W.shape[0], H, Wd))
+    for dy in range(3):
+        for dx in range(3):
+            out += np.einsum("bchw,oc->bohw", ap[:, :, dy : dy + H, dx : dx + Wd], W[:, :, dy, dx])
+    return out + b[None, :, None, None]
+
+
+def conv_hidden_drift(spec: ModelSpec, layout, t: float, h: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``f_h`` of a conv block: ``h`` (B, C, H, W), one weight vector; the time channel concatenated literally."""
+    layers = split_weights(layout, w)
+    a = h
+    for i, (W, b) in enumerate(layers):
+        a = conv3x3(np.concatenate([a, np.full((a.shape[0], 1, *a.shape[2:]), t)], axis=1), W, b)
+        if i < len(layers) - 1:
+            a = ACTIVATION_FUNCTIONS[spec.activation](a)
+    return a
+
+
+def weight_drift(spec: ModelSpec, params: dict, t: float, w: np.ndarray) -> np.ndarray:
+    """``f_w`` for one weight vector ``w`` (n_w,); ``params`` of one block (``params.block_params``)."""
+    n_layers = len(spec.drift_layer_sizes) - 1
+    a = np.concatenate([w, [t]]) if spec.time_dependent_drift else w
+    for i in range(n_layers):
+        a = a @ params[f"drift.W{i}"] + params[f"drift.b{i}"]
+        if i < n_layers - 1:
+            a = np.tanh(a)
+    return a
+
+
+def squeeze(h: np.ndarray) -> np.ndarray:
+    """Space-to-depth by 2 after zero-padding odd sizes at the bottom/right: channel ``4c + 2dy + dx``."""
+    B, C, H, W = h.shape
+    h = np.pad(h, ((0, 0), (0, 0), (0, H % 2), (0, W % 2)))
+    out = np.zeros((B, 4 * C, h.shape[2] // 2, h.shape[3] // 2))
+    for c in range(C):
+        for dy in range(2):
+            for dx in range(2):
+                out[:, 4 * c + 2 * dy + dx] = h[:, c, dy::2, dx::2]
+    return out
+
+
+def weight_path(spec: ModelSpec, bparams: dict, z=None, eps=None):
+    """One block's weights on the grid, ``(n_steps + 1, n_w)``, and its KL, with Euler steps.
+
+    ``z`` (n_steps, n_w): the standard normals of ``"sde"``; ``eps`` (n_w,): of ``"meanfield"``.
+    """
+    w, dt, n = bparams["w0"].copy(), spec.dt, spec.n_steps
+    if spec.posterior == "meanfield":
+        mu, ls, p = bparams["w0"], bparams["w_logstd"], spec.prior_std
+        kl = np.sum(np.log(p) - ls + (np.exp(2 * ls) + mu**2) / (2 * p**2) - 0.5)
+        return np.repeat((w + np.exp(ls) * eps)[None], n + 1, axis=0), kl
+    if spec.posterior == "point":
+        return np.repeat(w[None], n + 1, axis=0), 0.0
+    path, kl = [w], 0.0
+    for step in range(n):
+        u = weight_drift(spec, bparams, step * dt, w)
+        prior = -w if spec.prior == "ou" else 0.0
+        kl += 0.5 * np.sum(u**2) / spec.diffusion**2 * dt
+        w = w + (prior + u) * dt + spec.diffusion * np.sqrt(dt) * z[step]
+        path.append(w)
+    return np.stack(path), kl
+
+
+def hidden_path(spec: ModelSpec, h0: np.ndarray, w_path: np.ndarray, layout=None) -> np.ndarray:
+    """Hidden states on the grid, ``(n_steps + 1, *h0.shape)``, with Euler steps along ``w_path``.
+
+    ``h0``: (B, D) for the mlp, (B, C, H, W) for a conv block (pass its ``layout``);
+    ``w_path`` (n_steps + 1, n_w): the block's weights at every grid point.
+    """
+    dt = 1.0 / (len(w_path) - 1)
+    hs = [np.asarray(h0, dtype=np.float64)]
+    for step in range(len(w_path) - 1):
+        t, w = step * dt, w_path[step]
+        dh = hidden_drift(spec, t, hs[-1], w) if layout is None else conv_hidden_drift(spec, layout, t, hs[-1], w)
+        hs.append(hs[-1] + dh * dt)
+    return np.stack(hs)
+
+
+def forward_euler(spec: ModelSpec, params: dict, X: np.ndarray, noise: dict, *, return_state=False):
+    """Read-out values (S, B, k) and KL (S,) from ``noise.sample_noise``'s variates.
+
+    With ``return_state``, also the final hidden states (S, B, ...) before the read-out.
+    """
+    params = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    S = next((v.shape[0] for v in noise.values()), 1)
+    conv = spec.architecture == "conv"
+    outs, kls, finals = [], [], []
+    for s in range(S):
+        if conv:
+            C, H, W = spec.image_shape
+            img = X.reshape(X.shape[0], C, H, W)
+            h = np.concatenate([img, np.zeros((X.shape[0], spec.aug_dim, H, W))], axis=1)
+        else:
+            h = np.concatenate([X, np.zeros((X.shape[0], spec.aug_dim))], axis=1)
+        kl = 0.0
+        stages = spec.block_stages
+        for k, (prefix, layout, sl) in enumerate(block_slices(spec)):
+            if k > 0 and stages[k] != stages[k - 1]:
+                h = squeeze(h)
+            z = noise["z"][s, :, sl] if "z" in noise else None
+            eps = noise["eps"][s, sl] if "eps" in noise else None
+            path, kl_k = weight_path(spec, block_params(params, prefix), z, eps)
+            h = hidden_path(spec, h, path, layout if conv else None)[-1]
+            kl += kl_k
+        finals.append(h)
+        outs.append(h.reshape(h.shape[0], -1) @ params["readout.W"] + params["readout.b"])
+        kls.append(kl)
+    if return_state:
+        return np.stack(outs), np.array(kls), np.stack(finals)
+    return np.stack(outs), np.array(kls)
