@@ -298,7 +298,7 @@ def main(argv=None):
     started = C.now()
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     datasets = C.parse_list(args.datasets) or list(DEFAULT_ORDER)
-    from skbnnsde.datasets import _uci_name
+    from skbnnsde.datasets import uci_dataset_name as _uci_name
 
     datasets = [_uci_name(d) for d in datasets]
     models = C.parse_list(args.models)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skbnnsde import datasets as ds
+from skbnnsde.datasets import uci as ds
 from skbnnsde.datasets import (
     TOY_DATASETS,
     UCI_DATASETS,
@@ -21,6 +21,7 @@ from skbnnsde.datasets import (
     make_toy_regression,
     toy_plot_range,
     toy_true_function,
+    uci_dataset_name,
     uci_n_splits,
 )
 
@@ -173,7 +174,7 @@ UCI_SHAPES = {
 
 
 @needs_uci
-@pytest.mark.parametrize("name", UCI_DATASETS)
+@pytest.mark.parametrize("name", list(UCI_SHAPES))  # the five small sets, 20 splits each
 def test_uci_shapes_and_partition(name):
     n_total, n_features = UCI_SHAPES[name]
     assert uci_n_splits(name, SHARED_UCI) == 20
@@ -193,6 +194,42 @@ def test_uci_shapes_and_partition(name):
         full = np.column_stack([data[:, feats], data[:, target]])
         key = lambda a: a[np.lexsort(a.T[::-1])]  # noqa: E731
         np.testing.assert_array_equal(key(rows), key(full))
+
+
+PROTEIN = "protein-tertiary-structure"
+needs_protein = pytest.mark.skipif(
+    not (SHARED_UCI / PROTEIN / "data.txt").is_file(),
+    reason=f"shared UCI protein data not found at {SHARED_UCI / PROTEIN}",
+)
+
+
+def test_uci_datasets_are_the_small_sets_and_protein():
+    assert set(UCI_DATASETS) == set(UCI_SHAPES) | {PROTEIN}
+    for name in UCI_DATASETS:
+        assert uci_dataset_name(name.upper()) == name
+    assert uci_dataset_name(" protein ") == uci_dataset_name("Protein") == PROTEIN
+    assert uci_dataset_name("boston") == "bostonHousing"
+    with pytest.raises(ValueError, match="Unknown UCI.*protein"):
+        uci_dataset_name("proteins")
+
+
+@needs_protein
+def test_uci_protein_shapes_and_partition():
+    assert uci_n_splits("protein", SHARED_UCI) == 5
+    data = np.loadtxt(SHARED_UCI / PROTEIN / "data.txt")
+    assert data.shape == (45730, 10)
+    for split in (0, 4):
+        X_tr, y_tr, X_te, y_te = load_uci("protein", split=split, data_dir=SHARED_UCI)
+        assert X_tr.shape == (41157, 9) and X_te.shape == (4573, 9)
+        assert y_tr.shape == (41157,) and y_te.shape == (4573,)
+        # the target is the last column (RMSD, 0..21 angstrom), the features the nine before it
+        tr = np.loadtxt(SHARED_UCI / PROTEIN / f"index_train_{split}.txt", dtype=int)
+        te = np.loadtxt(SHARED_UCI / PROTEIN / f"index_test_{split}.txt", dtype=int)
+        assert np.intersect1d(tr, te).size == 0 and np.union1d(tr, te).size == 45730
+        np.testing.assert_array_equal(np.column_stack([X_tr, y_tr]), data[tr])
+        np.testing.assert_array_equal(np.column_stack([X_te, y_te]), data[te])
+    with pytest.raises(ValueError, match=r"\[0, 4\]"):
+        load_uci("protein", split=5, data_dir=SHARED_UCI)
 
 
 @needs_uci
@@ -261,7 +298,7 @@ def test_uci_fake_layout_and_errors(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cands = ds._uci_candidates(None)
     assert cands[0] == tmp_path
-    assert cands[1] == Path(ds.__file__).resolve().parents[1].parent / "shared" / "data" / "uci"
+    assert cands[1] == Path(ds.__file__).resolve().parents[2].parent / "shared" / "data" / "uci"
     assert Path.cwd() in cands[2:]
     assert load_uci("yacht", split=1)[0].shape == (8, 3)  # found through the variable
 
