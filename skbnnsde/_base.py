@@ -9,7 +9,6 @@ demand by :func:`skbnnsde.engines.get_engine`.
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from numbers import Integral, Real
 
@@ -18,10 +17,9 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .engines import ENGINES, get_engine
-from .engines.base import (
+from .engines.options import (
     ACTIVATIONS,
     ARCHITECTURES,
     DTYPES,
@@ -29,87 +27,19 @@ from .engines.base import (
     POSTERIORS,
     PRIORS,
     SOLVERS,
-    ModelSpec,
-    TrainSpec,
-    check_params,
+    STL_ADJOINT_MESSAGE,
+    parse_image_shape,
+    parse_layer_sizes,
+    parse_n_blocks,
 )
+from .engines.params import check_params
+from .engines.specs import ModelSpec, TrainSpec
+from ._sampling import PosteriorSamplingMixin
 
 _MAX_SEED = np.iinfo(np.int32).max
 
-# Fields of ModelSpec that may change after fit without refitting (how, not what, to compute).
-_RUNTIME_SPEC_FIELDS = ("device", "dtype", "solver", "n_steps", "adjoint")
 
-
-def _layer_sizes(value, name: str) -> tuple:
-    """Validate a tuple of positive layer widths (an int means one layer)."""
-    if isinstance(value, (Integral, np.integer)) and not isinstance(value, bool):
-        value = (value,)
-    try:
-        sizes = tuple(value)
-    except TypeError:
-        raise TypeError(f"{name} must be a tuple of positive ints, got {value!r}") from None
-    if not all(isinstance(s, (Integral, np.integer)) and not isinstance(s, bool) and s > 0 for s in sizes):
-        raise ValueError(f"{name} must be a tuple of positive ints, got {value!r}")
-    return tuple(int(s) for s in sizes)
-
-
-def _n_blocks(value) -> tuple:
-    """Validate ``n_blocks``: a tuple of positive ints, an int, or the original's string "2-2-2"."""
-    if isinstance(value, str):
-        try:
-            value = tuple(int(part) for part in value.split("-"))
-        except ValueError:
-            raise ValueError(
-                f'n_blocks must be a tuple of positive ints or a string like "2-2-2", got {value!r}'
-            ) from None
-    blocks = _layer_sizes(value, "n_blocks")
-    if not blocks:
-        raise ValueError(f"n_blocks must name at least one stage, got {value!r}")
-    return blocks
-
-
-def _image_shape(value, n_features=None) -> tuple:
-    """Validate ``image_shape`` for ``architecture="conv"``: ``(C, H, W)``, or ``(H, W)`` for one channel.
-
-    With ``n_features``, also check that ``C * H * W`` equals it. Errors name ``image_shape``.
-    """
-    if value is None:
-        raise ValueError('architecture="conv" needs image_shape=(C, H, W) (or (H, W) for one channel), got None')
-    try:
-        shape = tuple(value)
-    except TypeError:
-        raise ValueError(f"image_shape must be a tuple (C, H, W) or (H, W) of positive ints, got {value!r}") from None
-    if len(shape) == 2:
-        shape = (1, *shape)
-    if len(shape) != 3 or not all(
-        isinstance(s, (Integral, np.integer)) and not isinstance(s, bool) and s > 0 for s in shape
-    ):
-        raise ValueError(f"image_shape must be a tuple (C, H, W) or (H, W) of positive ints, got {value!r}")
-    shape = tuple(int(s) for s in shape)
-    if n_features is not None and int(np.prod(shape)) != int(n_features):
-        raise ValueError(
-            f"image_shape={value!r} describes {int(np.prod(shape))} values per image, but X has "
-            f"{n_features} features per row"
-        )
-    return shape
-
-
-def _conv_fields(spec: dict) -> dict:
-    """``image_shape`` / ``n_blocks`` of a stored spec dict as tuples (absent in older fits: defaults)."""
-    defaults = {f.name: f.default for f in dataclasses.fields(ModelSpec) if f.name in ("image_shape", "n_blocks")}
-    out = {}
-    for key, default in defaults.items():
-        value = spec.get(key, default)
-        out[key] = None if value is None else tuple(int(v) for v in value)
-    return out
-
-
-def _check_n_samples(n_samples) -> None:
-    """ValueError unless ``n_samples`` (of ``sample_posterior``/``weight_paths``) is a positive int."""
-    if not isinstance(n_samples, (Integral, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
-
-class BaseSDEBNN(BaseEstimator):
+class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
     """Hyperparameters, validation, engine dispatch and the training loop's driver."""
 
     _parameter_constraints: dict = {
@@ -264,19 +194,16 @@ class BaseSDEBNN(BaseEstimator):
     # ---- specs ----------------------------------------------------------------------------
     def _check_params(self) -> None:
         """Checks that ``_parameter_constraints`` cannot express."""
-        _layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
-        _layer_sizes(self.weight_drift_sizes, "weight_drift_sizes")
+        parse_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        parse_layer_sizes(self.weight_drift_sizes, "weight_drift_sizes")
         if self.architecture == "conv":
-            _image_shape(self.image_shape)
-            _n_blocks(self.n_blocks)
+            parse_image_shape(self.image_shape)
+            parse_n_blocks(self.n_blocks)
         likelihood = self._likelihood()
         if likelihood not in self._likelihoods:
             raise ValueError(f"likelihood must be one of {self._likelihoods}, got {self.likelihood!r}")
         if self.stl and self.adjoint and self.posterior == "sde":
-            raise ValueError(
-                "stl=True needs the whole weight path, which adjoint=True does not keep; "
-                "set stl=False to train with adjoint=True"
-            )
+            raise ValueError(STL_ADJOINT_MESSAGE)
 
     def _likelihood(self) -> str:
         return self._default_likelihood if self.likelihood is None else self.likelihood
@@ -286,18 +213,18 @@ class BaseSDEBNN(BaseEstimator):
         if self.architecture == "conv":
             conv = dict(
                 architecture="conv",
-                image_shape=_image_shape(self.image_shape, n_features),
-                n_blocks=_n_blocks(self.n_blocks),
+                image_shape=parse_image_shape(self.image_shape, n_features),
+                n_blocks=parse_n_blocks(self.n_blocks),
             )
         return ModelSpec(
             **conv,
             n_features=int(n_features),
             n_outputs=int(n_outputs),
             task=self._task,
-            hidden_layer_sizes=_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes"),
+            hidden_layer_sizes=parse_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes"),
             activation=self.activation,
             aug_dim=int(self.aug_dim),
-            weight_drift_sizes=_layer_sizes(self.weight_drift_sizes, "weight_drift_sizes"),
+            weight_drift_sizes=parse_layer_sizes(self.weight_drift_sizes, "weight_drift_sizes"),
             time_dependent_drift=bool(self.time_dependent_drift),
             prior=self.prior,
             posterior=self.posterior,
@@ -337,16 +264,9 @@ class BaseSDEBNN(BaseEstimator):
         computed (engine, device, dtype, solver, n_steps) may be changed with ``set_params``
         before predicting, without refitting.
         """
-        spec = ModelSpec(**{**self.spec_, "hidden_layer_sizes": tuple(self.spec_["hidden_layer_sizes"]),
-                            "weight_drift_sizes": tuple(self.spec_["weight_drift_sizes"]),
-                            **_conv_fields(self.spec_)})
-        return spec.replace(
-            device=self._resolve_device(engine),
-            dtype=self.dtype,
-            solver=self.solver,
-            n_steps=int(self.n_steps),
-            adjoint=bool(self.adjoint),
-        )
+        runtime = {name: getattr(self, name) for name in ModelSpec.RUNTIME_FIELDS}
+        runtime.update(device=self._resolve_device(engine), n_steps=int(self.n_steps), adjoint=bool(self.adjoint))
+        return ModelSpec.from_dict({**self.spec_, **runtime})
 
     # ---- fitting --------------------------------------------------------------------------
     def _fit(self, X, y):
@@ -395,7 +315,7 @@ class BaseSDEBNN(BaseEstimator):
         )
 
         self.params_ = params
-        self.spec_ = dataclasses.asdict(spec)
+        self.spec_ = spec.to_dict()
         self.engine_ = engine.name
         self.device_ = device
         self.predict_seed_ = predict_seed
@@ -416,16 +336,7 @@ class BaseSDEBNN(BaseEstimator):
         return self
 
     def _same_structure(self, spec: ModelSpec) -> bool:
-        old = dict(self.spec_)
-        new = dataclasses.asdict(spec)
-        for key in _RUNTIME_SPEC_FIELDS:
-            old.pop(key, None)
-            new.pop(key, None)
-        old["hidden_layer_sizes"] = tuple(old["hidden_layer_sizes"])
-        old["weight_drift_sizes"] = tuple(old["weight_drift_sizes"])
-        old.update(_conv_fields(old))
-        new.update(_conv_fields(new))
-        return old == new
+        return ModelSpec.from_dict(self.spec_).structure() == spec.structure()
 
     def _split_validation(self, X, y, seed):
         from sklearn.model_selection import train_test_split
@@ -443,63 +354,6 @@ class BaseSDEBNN(BaseEstimator):
 
     def _validate_fit_data(self, X, y):  # pragma: no cover - overridden
         raise NotImplementedError
-
-    # ---- prediction helpers ---------------------------------------------------------------
-    def _validate_predict_X(self, X):
-        check_is_fitted(self, "params_")
-        return validate_data(self, X, reset=False, dtype=np.float64)
-
-    def _n_predict(self) -> int:
-        return int(self.n_predict_samples) if self.n_predict_samples is not None else int(self.n_mc_samples)
-
-    def _predict_samples(self, X, n_samples: int, seed: int) -> np.ndarray:
-        """Read-out values of ``n_samples`` weight paths: ``(n_samples, n_rows, n_outputs)``."""
-        engine = self._engine()
-        spec = self._fitted_spec(engine)
-        params = {k: np.asarray(v, dtype=spec.dtype) for k, v in self.params_.items()}
-        out = engine.predict_samples(spec, params, X.astype(spec.dtype), n_samples=int(n_samples), seed=int(seed))
-        return np.asarray(out, dtype=np.float64)
-
-    @staticmethod
-    def _sample_seed(random_state) -> int:
-        return int(check_random_state(random_state).randint(0, _MAX_SEED))
-
-    def weight_paths(self, n_samples=1, random_state=0):
-        """Sample posterior weight paths ``w(t)`` over the depth ``t`` in ``[0, 1]``.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-            Number of paths.
-        random_state : int, RandomState instance or None, default=0
-            Seed of the paths.
-
-        Returns
-        -------
-        paths : ndarray of shape (n_samples, n_steps + 1, n_weights)
-            The weights of the hidden-state vector field at every solver step (constant in
-            ``t`` for ``posterior="meanfield"`` and ``"point"``). For
-            ``architecture="conv"`` the last axis is every SDE block's weights, concatenated
-            in block order (each block runs over its own ``t`` in ``[0, 1]``).
-
-        Examples
-        --------
-        >>> from skbnnsde import SDEBNNRegressor
-        >>> import numpy as np
-        >>> X = np.linspace(-1, 1, 20)[:, None]; y = X.ravel() ** 2
-        >>> est = SDEBNNRegressor(max_iter=2, n_steps=4, random_state=0).fit(X, y)
-        >>> est.weight_paths(n_samples=3).shape[:2]
-        (3, 5)
-        """
-        check_is_fitted(self, "params_")
-        _check_n_samples(n_samples)
-        engine = self._engine()
-        spec = self._fitted_spec(engine)
-        params = {k: np.asarray(v, dtype=spec.dtype) for k, v in self.params_.items()}
-        return np.asarray(
-            engine.weight_paths(spec, params, n_samples=int(n_samples), seed=self._sample_seed(random_state)),
-            dtype=np.float64,
-        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

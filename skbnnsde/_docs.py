@@ -34,12 +34,10 @@ PARAMETERS_DOC = """\
         state. The other defaults were chosen for "mlp" on tabular data; for small images
         start from ``n_blocks=(1, 1), hidden_layer_sizes=(16,), n_steps=5,
         learning_rate=0.003, batch_size=128, max_iter=60, n_mc_samples=4,
-        n_predict_samples=64, kl_weight=1e-3``, which reach 98.3 % test accuracy on
-        scikit-learn's 8x8 digits (10 splits, about a minute per fit on 2 cores; see
-        ``benchmarks/classification.py``), and 98.8 % (ECE 1.2 %) with ``max_iter=24`` on
-        the training images plus copies shifted by one pixel
-        (:func:`skbnnsde.datasets.shift_images`). At ``learning_rate=0.01`` two blocks per
-        stage diverged there (74 % accuracy).
+        n_predict_samples=64, kl_weight=1e-3``, and consider training on copies of the
+        images shifted by one pixel (:func:`skbnnsde.datasets.shift_images`) with a longer
+        budget; at ``learning_rate=0.01`` deeper stages can diverge. Measured results are in
+        ``benchmarks/results/classification.md``.
     image_shape : tuple of int or None, default=None
         Shape ``(C, H, W)`` of an image, with ``C * H * W == n_features`` (rows of ``X`` are
         images flattened in C order); ``(H, W)`` means one channel. Required by
@@ -98,11 +96,8 @@ PARAMETERS_DOC = """\
         the validation loss stops improving, and restore the best parameters. Otherwise,
         with ``lr_schedule="cosine"`` training runs all ``max_iter`` epochs (the schedule is
         the budget), and with "constant" it stops when the training loss (averaged over
-        ``n_iter_no_change`` epochs) stops improving by ``tol``. For classifiers it trades
-        accuracy for calibration (10 seeds, ``benchmarks/results/classification.md``): on
-        breast_cancer the test NLL falls from 0.23 to 0.10 (accuracy 97.6 -> 97.3 %), on
-        digits from 0.19 to 0.16 and the ECE from 2.5 to 2.1 %, but accuracy drops by 0.9
-        points.
+        ``n_iter_no_change`` epochs) stops improving by ``tol``. For classifiers it tends to
+        trade some accuracy for calibration (see ``benchmarks/results/classification.md``).
     validation_fraction : float, default=0.1
         Fraction of the rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=50
@@ -112,7 +107,8 @@ PARAMETERS_DOC = """\
         Minimum improvement of the monitored loss.
     grad_accumulation : int, default=1
         Split each minibatch into this many parts and accumulate their gradients (less
-        memory, same result; for ``likelihood="heteroscedastic"`` the β-NLL weights are
+        memory; the parts share the minibatch's weight paths, so the result is the same up to
+        floating-point rounding; for ``likelihood="heteroscedastic"`` the β-NLL weights are
         normalised within each part).
     remat : bool, default=False
         Recompute solver steps in the backward pass instead of storing them (JAX engine;

@@ -8,7 +8,8 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from ._base import BaseSDEBNN, _check_n_samples
+from ._base import BaseSDEBNN
+from ._sampling import _check_n_samples
 from ._docs import ATTRIBUTES_DOC, PARAMETERS_DOC
 from .engines.base import CLASSIFICATION_LIKELIHOODS
 

@@ -7,7 +7,8 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import validate_data
 
-from ._base import BaseSDEBNN, _check_n_samples
+from ._base import BaseSDEBNN
+from ._sampling import _check_n_samples
 from ._docs import PARAMETERS_DOC, ATTRIBUTES_DOC
 from .engines.base import MIN_HETEROSCEDASTIC_SCALE, REGRESSION_LIKELIHOODS
 
@@ -35,11 +36,9 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
         β-NLL of Seitzer et al. (2022), β = 0.5: each row's log-likelihood in the ELBO is
         weighted by its predicted variance to the power β (relative to the batch mean),
         so rows with a large predicted noise still pull on the mean; ``loss_curve_``
-        holds that loss. On the UCI sets (20 splits, ``benchmarks/results/uci.md``) its
-        mean test log-likelihood is higher than "gaussian"'s on yacht (-1.55 against
-        -1.95), boston (-2.45 / -2.53) and concrete (-3.07 / -3.14), the same on energy
-        (-1.30 / -1.29) and lower on wine (-1.17 / -1.05); trained on the plain ELBO
-        instead, its yacht test RMSE was 10.2 (1.6 with β = 0.5, 1.3 for "gaussian").
+        holds that loss. Compare it with "gaussian" by cross-validated log-likelihood
+        (``metrics.log_likelihood_scorer``); ``benchmarks/results/uci.md`` has both on the
+        UCI sets.
         For ``"cauchy"`` the reported std combines the spread of the paths with the
         Cauchy scale (the Cauchy has no variance).
 
