@@ -3,7 +3,6 @@
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .brownian import GridIncrements, VirtualBrownianTree, leaf_key, sample_all, sample_step

@@ -3,7 +3,7 @@
 import jax
 import jax.numpy as jnp
 
-from ._tree import flatten_with_none, is_none
+from ._tree import flatten_with_none
 
 __all__ = ["Terms", "NOISE_TYPES", "SDE_TYPES", "canonical_sde_type"]
 
