@@ -11,7 +11,7 @@ from sklearn.utils.validation import validate_data
 from ._base import BaseSDEBNN
 from ._sampling import _check_n_samples
 from ._docs import ATTRIBUTES_DOC, PARAMETERS_DOC
-from .engines.base import CLASSIFICATION_LIKELIHOODS
+from .engines.options import CLASSIFICATION_LIKELIHOODS
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

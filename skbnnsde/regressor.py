@@ -10,7 +10,7 @@ from sklearn.utils.validation import validate_data
 from ._base import BaseSDEBNN
 from ._sampling import _check_n_samples
 from ._docs import PARAMETERS_DOC, ATTRIBUTES_DOC
-from .engines.base import MIN_HETEROSCEDASTIC_SCALE, REGRESSION_LIKELIHOODS
+from .engines.options import MIN_HETEROSCEDASTIC_SCALE, REGRESSION_LIKELIHOODS
 
 #: β of the β-NLL loss that trains ``likelihood="heteroscedastic"`` (Seitzer et al., 2022)
 HETEROSCEDASTIC_BETA = 0.5

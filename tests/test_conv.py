@@ -11,7 +11,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from skbnnsde import SDEBNNClassifier
-from skbnnsde.engines.base import ModelSpec
+from skbnnsde.engines.specs import ModelSpec
 
 TINY = dict(architecture="conv", image_shape=(1, 8, 8), n_blocks=(1, 1), hidden_layer_sizes=(4,), n_steps=2,
             max_iter=2, weight_drift_sizes=(8,), n_predict_samples=4, random_state=0)

@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
 from skbnnsde.engines import is_installed
-from skbnnsde.engines.base import TrainingDivergedError
+from skbnnsde.engines import TrainingDivergedError
 
 SMALL = dict(n_steps=4, hidden_layer_sizes=(8,), weight_drift_sizes=(8,), max_iter=5, n_mc_samples=2,
              n_predict_samples=6, random_state=0)

@@ -2,12 +2,17 @@
 
 Importing this module imports neither torch nor jax; :func:`get_engine` imports the one
 asked for, and raises an ImportError naming the extra to install when it is missing.
+:class:`TrainingDivergedError` is what a fit raises when its loss stops being finite.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+
+from .training import TrainingDivergedError
+
+__all__ = ["ENGINES", "TrainingDivergedError", "get_engine", "installed_engines", "is_installed", "resolve_engine"]
 
 #: Engine names in the order ``engine="auto"`` tries them.
 ENGINES = ("jax", "torch")
