@@ -22,7 +22,6 @@ import argparse
 import os
 import warnings
 
-import numpy as np
 from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
@@ -31,9 +30,9 @@ from sklearn.preprocessing import StandardScaler
 
 from skbnnsde import SDEBNNRegressor
 from skbnnsde.engines import installed_engines
+from skbnnsde.experiments.plotting import figure_path, plot_cv_scores
 from skbnnsde.metrics import log_likelihood_scorer
 
-import _common  # examples/_common.py, next to this script
 
 #: environment of the worker processes: one thread each for BLAS, OpenMP, XLA and torch
 SINGLE_THREAD_ENV = {
@@ -62,16 +61,11 @@ def start_client(scheduler: str | None, n_workers: int):
 
 
 def plot_scores(search, path, title):
-    plt = _common.pyplot()
+    """The mean CV score (± std over the folds) of every (engine, posterior) pair."""
     res = search.cv_results_
     labels = [f"{p['sdebnnregressor__engine']}, {p['sdebnnregressor__posterior']}" for p in res["params"]]
-    fig, ax = plt.subplots(figsize=(6, 0.4 * len(labels) + 1.5))
-    ax.errorbar(res["mean_test_score"], np.arange(len(labels)), xerr=res["std_test_score"], fmt="o",
-                color="tab:green", capsize=3)
-    ax.set_yticks(np.arange(len(labels)), labels, fontsize=8)
-    ax.set(xlabel="cross-validated mean test log-likelihood", title=title)
-    fig.tight_layout()
-    _common.savefig(fig, _common.figure_path(path, "distributed_search.png"))
+    plot_cv_scores(labels, res["mean_test_score"], res["std_test_score"],
+                   figure_path(path, "distributed_search.png"), title=title, color="tab:green")
 
 
 def main(argv=None):

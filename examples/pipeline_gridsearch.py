@@ -28,23 +28,16 @@ from sklearn.preprocessing import StandardScaler
 
 from skbnnsde import SDEBNNRegressor
 from skbnnsde.engines import installed_engines
+from skbnnsde.experiments.plotting import figure_path, plot_cv_scores
 from skbnnsde.metrics import gaussian_log_likelihood, log_likelihood_scorer
-
-import _common  # examples/_common.py, next to this script
 
 
 def plot_scores(results, path, title):
     """The mean CV score (± std over the folds) of every grid point, best at the top."""
-    plt = _common.pyplot()
     order = np.argsort(results["mean_test_score"])
     labels = [", ".join(str(v) for v in results["params"][i].values()) for i in order]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(order) + 1.5))
-    mean, std = results["mean_test_score"][order], results["std_test_score"][order]
-    ax.errorbar(mean, np.arange(len(order)), xerr=std, fmt="o", color="tab:blue", capsize=3)
-    ax.set_yticks(np.arange(len(order)), labels, fontsize=8)
-    ax.set(xlabel="cross-validated mean test log-likelihood (higher is better)", title=title)
-    fig.tight_layout()
-    _common.savefig(fig, _common.figure_path(path, "gridsearch.png"))
+    plot_cv_scores(labels, results["mean_test_score"][order], results["std_test_score"][order],
+                   figure_path(path, "gridsearch.png"), title=title)
 
 
 def main(argv=None):

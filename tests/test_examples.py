@@ -25,6 +25,8 @@ import numpy as np
 import pytest
 
 from skbnnsde.engines import installed_engines, is_installed
+from skbnnsde.experiments.classification import load_image_data, standardize_images
+from skbnnsde.experiments.cli import fw_dims_type
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -110,7 +112,7 @@ def test_example_has_usage_lines_and_main(script):
     text = (EXAMPLES / script).read_text()
     assert f"python examples/{script}" in text, "the docstring must show copy-pasteable usage lines"
     assert "def main(argv=None)" in text
-    assert "argparse" in text or "_common" in text
+    assert "argparse" in text or "skbnnsde.experiments" in text
 
 
 # --------------------------------------------------------------------------------------
@@ -162,27 +164,22 @@ def _load_script(relpath: str):
     return module
 
 
-@pytest.fixture(scope="module")
-def common():
-    return _load_script("_common.py")
-
-
 @pytest.mark.parametrize("gz", [False, True], ids=["raw", "gz"])
-def test_classification_data_mnist_files(common, tmp_path, gz):
+def test_classification_data_mnist_files(tmp_path, gz):
     _write_mnist(tmp_path, gz, np.random.RandomState(0))
-    X_tr, y_tr, X_te, y_te = common.load_image_data("mnist", tmp_path, subsample=20, seed=0)
+    X_tr, y_tr, X_te, y_te = load_image_data("mnist", tmp_path, subsample=20, seed=0)
     assert X_tr.shape == (20, 1, 28, 28) and X_te.shape == (20, 1, 28, 28)
     assert X_tr.dtype == np.float32 and 0.0 <= X_tr.min() and X_tr.max() <= 1.0
     assert sorted(np.unique(y_tr)) == list(range(10))  # stratified subset keeps every class
-    flat_tr, flat_te = common.standardize_images(X_tr, X_te)
+    flat_tr, flat_te = standardize_images(X_tr, X_te)
     assert flat_tr.shape == (20, 784) and abs(float(flat_tr.mean())) < 1e-4
 
 
-def test_classification_data_cifar10_files(common, tmp_path):
+def test_classification_data_cifar10_files(tmp_path):
     _write_cifar(tmp_path, np.random.RandomState(1))
-    X_tr, y_tr, X_te, y_te = common.load_image_data("cifar10", tmp_path, test_subsample=5, seed=0)
+    X_tr, y_tr, X_te, y_te = load_image_data("cifar10", tmp_path, test_subsample=5, seed=0)
     assert X_tr.shape == (30, 3, 32, 32) and X_te.shape == (5, 3, 32, 32)
-    flat_tr, _ = common.standardize_images(X_tr, X_te)
+    flat_tr, _ = standardize_images(X_tr, X_te)
     assert flat_tr.shape == (30, 3072)
     # per-channel standardisation: every channel has mean 0 over the training images
     np.testing.assert_allclose(flat_tr.reshape(30, 3, -1).mean(axis=(0, 2)), 0.0, atol=1e-4)
@@ -237,7 +234,7 @@ def test_torch_classification_refuses_adaptive_steps(tmp_path, capsys, flag):
     assert "not supported" in capsys.readouterr().err
 
 
-def test_fw_dims_mapping(common):
-    assert common.fw_dims_type("2-64-2") == (64,)
-    assert common.fw_dims_type("1-64-32-1") == (64, 32)
-    assert common.fw_dims_type("64") == (64,)
+def test_fw_dims_mapping():
+    assert fw_dims_type("2-64-2") == (64,)
+    assert fw_dims_type("1-64-32-1") == (64, 32)
+    assert fw_dims_type("64") == (64,)

@@ -31,19 +31,14 @@ each one sets.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# examples/_common.py; appended, so that the folder examples/jax never shadows the jax package
-sys.path.append(str(Path(__file__).resolve().parent.parent))
-
-import _common  # noqa: E402
+from skbnnsde.experiments.classification import classification_parser, run_classification
+from skbnnsde.experiments.cli import require_engine
 
 ENGINE = "jax"
 
 
 def build_parser():
-    parser = _common.classification_parser(__doc__, default_output="results/classification_jax")
+    parser = classification_parser(__doc__, default_output="results/classification_jax")
     g = parser.add_argument_group("JAX engine")
     g.add_argument("--remat", action="store_true",
                    help="recompute solver steps in the backward pass to save memory -> remat")
@@ -56,11 +51,11 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    _common.require_engine(parser, ENGINE)
+    require_engine(parser, ENGINE)
     if args.acc_grad < 1:
         parser.error("--acc_grad must be >= 1")
     extra = {"remat": args.remat, "grad_accumulation": args.acc_grad}
-    return _common.run_classification(args, parser, ENGINE, extra_params=extra)
+    return run_classification(args, parser, ENGINE, extra_params=extra)
 
 
 if __name__ == "__main__":

@@ -23,19 +23,16 @@ The flags keep the original research code's names (``--ds``, ``--activn``, ``--l
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-# examples/_common.py; appended, so that the folder examples/jax never shadows the jax package
-sys.path.append(str(Path(__file__).resolve().parent.parent))
-
-import _common  # noqa: E402
+from skbnnsde.experiments.cli import require_engine, write_metrics
+from skbnnsde.experiments.toy import run_toy, toy_parser
 
 ENGINE = "jax"
 
 
 def build_parser():
-    parser = _common.toy_parser(__doc__, default_output="results/toy1d_jax")
+    parser = toy_parser(__doc__, default_output="results/toy1d_jax")
     g = parser.add_argument_group("JAX engine")
     g.add_argument("--remat", action="store_true",
                    help="recompute solver steps in the backward pass to save memory -> remat")
@@ -45,9 +42,9 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    _common.require_engine(parser, ENGINE)
-    fit, metrics = _common.run_toy(args, ENGINE, extra_params={"remat": args.remat})
-    _common.write_metrics(Path(args.output), metrics)
+    require_engine(parser, ENGINE)
+    fit, metrics = run_toy(args, ENGINE, extra_params={"remat": args.remat})
+    write_metrics(Path(args.output), metrics)
     return metrics
 
 

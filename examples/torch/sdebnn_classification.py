@@ -35,43 +35,37 @@ refused with an error rather than ignored.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# examples/_common.py; appended, so that the folder examples/torch never shadows the torch package
-sys.path.append(str(Path(__file__).resolve().parent.parent))
-
-import _common  # noqa: E402
+from skbnnsde.experiments.classification import classification_parser, run_classification
+from skbnnsde.experiments.cli import add_bool_flag, require_engine
 
 ENGINE = "torch"
 
 
 def build_parser():
-    parser = _common.classification_parser(__doc__, default_output="results/classification_torch")
+    parser = classification_parser(__doc__, default_output="results/classification_torch")
     g = parser.add_argument_group("PyTorch engine (the original torch script's flags)")
     g.add_argument("--dt", type=float, default=None,
                    help="solver step on t in [0, 1]: n_steps = round(1 / dt) "
                         "(give --dt or --nsteps, not both)")
-    _common.add_bool_flag(g, "--adjoint", False,
-                          "stochastic adjoint gradients (memory constant in the number of steps) -> adjoint; "
-                          "turns sticking-the-landing off unless --stl is given (they exclude each other)")
-    _common.add_bool_flag(g, "--inhomogeneous", True,
-                          "the weight drift f_w also sees t -> time_dependent_drift (default: True)")
-    _common.add_bool_flag(g, "--adaptive", False,
-                          "adaptive step sizes: NOT supported (the estimators use a fixed grid); "
-                          "giving it is an error")
-    _common.add_bool_flag(g, "--adjoint_adaptive", False,
-                          "adaptive steps in the adjoint pass: NOT supported; giving it is an error")
+    add_bool_flag(g, "--adjoint", False,
+                  "stochastic adjoint gradients (memory constant in the number of steps) -> adjoint; "
+                  "turns sticking-the-landing off unless --stl is given (they exclude each other)")
+    add_bool_flag(g, "--inhomogeneous", True,
+                  "the weight drift f_w also sees t -> time_dependent_drift (default: True)")
+    add_bool_flag(g, "--adaptive", False,
+                  "adaptive step sizes: NOT supported (the estimators use a fixed grid); "
+                  "giving it is an error")
+    add_bool_flag(g, "--adjoint_adaptive", False,
+                  "adaptive steps in the adjoint pass: NOT supported; giving it is an error")
     return parser
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    _common.require_engine(parser, ENGINE)
-    supported = _common.classifier_params()
+    require_engine(parser, ENGINE)
     for flag in ("adaptive", "adjoint_adaptive"):
-        if getattr(args, flag) and flag not in supported:
+        if getattr(args, flag):
             parser.error(f"--{flag} is not supported: SDEBNNClassifier integrates on a fixed grid of n_steps "
                          "steps (set the step with --dt or --nsteps)")
     if args.dt is not None:
@@ -83,7 +77,7 @@ def main(argv=None):
     if args.adjoint and args.stl:
         parser.error("--adjoint and --stl exclude each other: sticking the landing needs the whole weight "
                      "path, which the adjoint does not keep")
-    return _common.run_classification(args, parser, ENGINE, extra_params={
+    return run_classification(args, parser, ENGINE, extra_params={
         "adjoint": args.adjoint,
         "time_dependent_drift": args.inhomogeneous,
     })

@@ -34,15 +34,14 @@ The flags keep the original research code's names (``--ds``, ``--activn``, ``--l
 
 from __future__ import annotations
 
-import sys
+import copy
 from pathlib import Path
 
 import numpy as np
 
-# examples/_common.py; appended, so that the folder examples/torch never shadows the torch package
-sys.path.append(str(Path(__file__).resolve().parent.parent))
-
-import _common  # noqa: E402
+from skbnnsde.experiments.cli import add_bool_flag, require_engine, write_metrics
+from skbnnsde.experiments.plotting import pyplot, savefig
+from skbnnsde.experiments.toy import fit_toy, run_toy, toy_parser
 
 ENGINE = "torch"
 
@@ -52,14 +51,14 @@ def build_parser():
 
     # fewer epochs at a larger step than the jax script: torch runs each epoch's small
     # solves op by op, jax compiles them, so the same budget takes torch longer
-    parser = _common.toy_parser(__doc__, default_output="results/toy1d_torch", max_iter=1000, lr=1e-2)
+    parser = toy_parser(__doc__, default_output="results/toy1d_torch", max_iter=1000, lr=1e-2)
     g = parser.add_argument_group("PyTorch engine")
-    _common.add_bool_flag(g, "--adjoint", False,
-                          "stochastic adjoint gradients (constant memory in --nsteps) -> adjoint; "
-                          "needs --no-stl")
+    add_bool_flag(g, "--adjoint", False,
+                  "stochastic adjoint gradients (constant memory in --nsteps) -> adjoint; "
+                  "needs --no-stl")
     g = parser.add_argument_group("Cauchy-likelihood posterior")
-    _common.add_bool_flag(g, "--cauchy", True,
-                          "also fit and plot the Cauchy-likelihood model (default: True)")
+    add_bool_flag(g, "--cauchy", True,
+                  "also fit and plot the Cauchy-likelihood model (default: True)")
     g.add_argument("--cauchy_ds", default="coscos", choices=TOY_DATASETS,
                    help="toy set of the Cauchy model; coscos and cos2 have two branches "
                         "(default: %(default)s)")
@@ -88,15 +87,17 @@ def run_cauchy(args, out: Path) -> dict:
     """Fit ``likelihood="cauchy"`` on a two-branch set; plot posterior samples and predictive densities."""
     from skbnnsde.datasets import toy_true_function
 
-    plt = _common.pyplot()
-    fit = _common.fit_toy(args, ENGINE, ds=args.cauchy_ds, likelihood="cauchy", adjoint=args.adjoint,
-                          learning_rate=args.cauchy_lr)
+    plt = pyplot()
+    fit = fit_toy(args, ENGINE, ds=args.cauchy_ds, likelihood="cauchy", adjoint=args.adjoint,
+                  learning_rate=args.cauchy_lr)
     est, scaler = fit["est"], fit["scaler"]
     n_draws = 16 if args.smoke else 400
     xq = _query_points(fit["X"])[:, None]
     samples = est.sample_posterior(scaler.transform(xq), n_samples=n_draws, random_state=5)  # (3, S)
-    # learned Cauchy scale, in the units of y (params_ holds it for the standardised target)
-    scale = float(np.exp(est.params_["log_scale"][0]) * est.y_scale_[0])
+    # the learned Cauchy scale, in the units of y: with one weight path the predictive std has no
+    # spread over paths, only the likelihood's scale (see SDEBNNRegressor's ``likelihood``)
+    one_path = copy.deepcopy(est).set_params(n_predict_samples=1)
+    scale = float(one_path.predict(scaler.transform(xq[:1]), return_std=True)[1][0])
     lo, hi = float(fit["y"].min()), float(fit["y"].max())
     ys = np.linspace(lo - 0.5 * (hi - lo), hi + 0.5 * (hi - lo), 600)
     branches = toy_true_function(fit["ds"], xq)
@@ -138,21 +139,21 @@ def run_cauchy(args, out: Path) -> dict:
               f"{np.percentile(f, 95):+.3f}]; predictive density modes: {n_modes}; {shares}")
         result[f"cauchy_modes_x{i}"] = n_modes
     fig.suptitle(f"SDE-BNN with a Cauchy likelihood on {fit['ds']} ({ENGINE} engine)", fontsize=10)
-    _common.savefig(fig, out / f"{fit['ds']}_cauchy.png")
+    savefig(fig, out / f"{fit['ds']}_cauchy.png")
     return result
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    _common.require_engine(parser, ENGINE)
+    require_engine(parser, ENGINE)
     if args.adjoint and args.stl:
         parser.error("--adjoint needs --no-stl: sticking the landing uses the whole weight path, "
                      "which the adjoint does not keep")
-    fit, metrics = _common.run_toy(args, ENGINE, extra_params={"adjoint": args.adjoint})
+    fit, metrics = run_toy(args, ENGINE, extra_params={"adjoint": args.adjoint})
     if args.cauchy:
         metrics.update(run_cauchy(args, Path(args.output)))
-    _common.write_metrics(Path(args.output), metrics)
+    write_metrics(Path(args.output), metrics)
     return metrics
 
 
