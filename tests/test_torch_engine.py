@@ -13,18 +13,23 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("torchsde")
 
-from skbnnsde.engines import base  # noqa: E402
-from skbnnsde.engines.base import ModelSpec, TrainSpec, TrainingDivergedError, init_params, sample_noise  # noqa: E402
-from skbnnsde.engines.torch import TorchEngine, forward_from_noise  # noqa: E402
+from skbnnsde.engines.noise import sample_noise  # noqa: E402
+from skbnnsde.engines.options import ACTIVATIONS, POSTERIORS, SOLVERS  # noqa: E402
+from skbnnsde.engines.params import init_params, split_weights  # noqa: E402
+from skbnnsde.engines.specs import ModelSpec, TrainSpec  # noqa: E402
+from skbnnsde.engines.torch import TorchEngine  # noqa: E402
 from skbnnsde.engines.torch import engine as engine_module  # noqa: E402
 from skbnnsde.engines.torch import model as tm  # noqa: E402
 from skbnnsde.engines.torch.brownian import GridBrownian  # noqa: E402
 from skbnnsde.engines.torch.solve import solve  # noqa: E402
-from skbnnsde.engines.torch.train import draw_noise, elbo_loss, noise_to_tensors, predictive_nll, to_tensors  # noqa: E402
+from skbnnsde.engines.torch.train import _noise_tensors, _to_tensors as to_tensors  # noqa: E402
+from skbnnsde.engines.torch.train import minibatch_loss, predictive_nll, sample_training_noise  # noqa: E402
+from skbnnsde.engines.training import TrainingDivergedError  # noqa: E402
 
 ENGINE = TorchEngine()
+forward_from_noise = ENGINE.forward_from_noise
 
-# ---- a plain NumPy reference of the Euler forward pass, from base.py's math -------------
+# ---- a plain NumPy reference of the Euler forward pass, from docs/model.md's math -------------
 
 NP_ACT = {
     "tanh": np.tanh,
@@ -41,7 +46,7 @@ def np_hidden_drift(spec, t, h, w):
     out = []
     for hs, ws in zip(h, w):
         a = hs
-        layers = base.unflatten_weights(spec, ws)
+        layers = split_weights(spec.weight_layout, ws)
         for i, (W, b) in enumerate(layers):
             a = np.concatenate([a, np.full((a.shape[0], 1), t)], axis=1) @ W + b
             if i < len(layers) - 1:
@@ -62,7 +67,7 @@ def np_weight_drift(spec, params, t, w):
 
 
 def np_forward(spec, params, X, noise, *, stl=False):
-    """Euler read-out values (S, B, k) and KL (S,) from base.sample_noise's noise (float64)."""
+    """Euler read-out values (S, B, k) and KL (S,) from noise.sample_noise's noise (float64)."""
     p = {k: np.asarray(v, np.float64) for k, v in params.items()}
     X = np.asarray(X, np.float64)
     dt, sigma = spec.dt, spec.diffusion
@@ -136,7 +141,7 @@ def tiny_train(**kw):
 # ---- the networks -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("activation", base.ACTIVATIONS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_drifts_match_numpy(activation):
     spec = make_spec(activation=activation, hidden_layer_sizes=(6, 4), dtype="float64")
     params = perturbed(spec)
@@ -157,7 +162,8 @@ def test_time_independent_drift_and_unflatten_layout():
     w = np.random.default_rng(0).normal(size=(2, spec.n_weights))
     fw = tm.weight_drift(spec, {k: torch.as_tensor(v) for k, v in params.items()}, 0.5, torch.as_tensor(w))
     np.testing.assert_allclose(fw.numpy(), np_weight_drift(spec, params, 0.5, w), rtol=1e-12)
-    for (W, b), (W_ref, b_ref) in zip(tm.unflatten_weights(spec, torch.as_tensor(w)), base.unflatten_weights(spec, w)):
+    layout = spec.weight_layout
+    for (W, b), (W_ref, b_ref) in zip(split_weights(layout, torch.as_tensor(w)), split_weights(layout, w)):
         np.testing.assert_array_equal(W.numpy(), W_ref)
         np.testing.assert_array_equal(b.numpy(), b_ref)
 
@@ -196,8 +202,8 @@ def test_kl_zero_at_init_and_positive_after_perturbing_last_drift_layer():
 # ---- solvers -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("solver", base.SOLVERS)
-@pytest.mark.parametrize("posterior", base.POSTERIORS)
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("posterior", POSTERIORS)
 @pytest.mark.parametrize("adjoint", [False, True])
 def test_every_solver_runs_and_differentiates(solver, posterior, adjoint):
     spec = make_spec(posterior, solver=solver, adjoint=adjoint, stl=False, n_steps=4)
@@ -207,8 +213,8 @@ def test_every_solver_runs_and_differentiates(solver, posterior, adjoint):
     assert np.all(np.isfinite(out)) and np.all(np.isfinite(kl))
     p = to_tensors(spec, params, requires_grad=True)
     g = torch.Generator().manual_seed(0)
-    loss = elbo_loss(spec, p, torch.as_tensor(X, dtype=torch.float32), torch.zeros(4, 2),
-                     draw_noise(spec, 2, g, "cpu"), kl_factor=1.0, n_train=4, stl=False)
+    loss = minibatch_loss(spec, p, torch.as_tensor(X, dtype=torch.float32), torch.zeros(4, 2),
+                          sample_training_noise(spec, g, 2), kl_factor=1.0, n_train=4, stl=False)
     loss.backward()
     for name, value in p.items():
         assert value.grad is not None and torch.isfinite(value.grad).all(), name
@@ -219,12 +225,12 @@ def _adjoint_gradient_error(solver, n_steps):
     params = perturbed(spec, scale=0.3)
     X = torch.as_tensor(np.random.default_rng(0).normal(size=(4, 3)))
     y = torch.as_tensor(np.random.default_rng(1).normal(size=(4, 2)))
-    noise = draw_noise(spec, 2, torch.Generator().manual_seed(0), "cpu")
+    noise = sample_training_noise(spec, torch.Generator().manual_seed(0), 2)
     grads = []
     for adjoint in (False, True):
         s = spec.replace(adjoint=adjoint)
         p = to_tensors(s, params, requires_grad=True)
-        elbo_loss(s, p, X, y, noise, kl_factor=1.0, n_train=4, stl=False).backward()
+        minibatch_loss(s, p, X, y, noise, kl_factor=1.0, n_train=4, stl=False).backward()
         grads.append(torch.cat([v.grad.ravel() for v in p.values()]).numpy())
     return np.abs(grads[1] - grads[0]).max() / np.abs(grads[0]).max()
 
@@ -277,12 +283,12 @@ def test_higher_order_solvers_beat_euler(posterior):
         kw_fine = {"dW": torch.as_tensor(z_fine * math.sqrt(1.0 / (spec.n_steps * factor)))}
         kw = {"dW": torch.as_tensor(dW), "H": torch.as_tensor(H)}
     with torch.no_grad():
-        fine, _ = solve(spec.replace(n_steps=spec.n_steps * factor), p, X, **kw_fine)
+        fine, _, _ = solve(spec.replace(n_steps=spec.n_steps * factor), p, X, kw_fine)
         errors = {}
         for solver in ("euler", "heun", "midpoint", "srk", "reversible_heun"):
             s = spec.replace(solver=solver)
             extra = kw if solver == "srk" else {k: v for k, v in kw.items() if k != "H"}
-            out, _ = solve(s, p, X, **extra)
+            out, _, _ = solve(s, p, X, extra)
             errors[solver] = float((out - fine).abs().max())
     print(posterior, errors)
     for solver in ("heun", "midpoint", "srk", "reversible_heun"):
@@ -378,7 +384,7 @@ def test_predictions_do_not_depend_on_row_order():
         np.testing.assert_allclose(permuted, full[:, order], rtol=1e-12, atol=0)
 
 
-@pytest.mark.parametrize("posterior", base.POSTERIORS)
+@pytest.mark.parametrize("posterior", POSTERIORS)
 def test_weight_paths(posterior):
     spec = tiny_spec(posterior=posterior)
     params = perturbed(spec)
@@ -407,7 +413,7 @@ def test_early_stopping_with_validation_restores_best():
     assert result.converged and result.best_epoch < result.n_iter - 1
     # the returned parameters are the best epoch's: recompute its validation loss
     p = to_tensors(spec, params)
-    noise = noise_to_tensors(spec, sample_noise(spec, train.n_mc_samples, 0 + 1), "cpu")
+    noise = _noise_tensors(spec, sample_noise(spec, train.n_mc_samples, 0 + 1))
     with torch.no_grad():
         val = float(predictive_nll(spec, p, torch.as_tensor(Xv, dtype=torch.float32),
                                    torch.as_tensor(yv, dtype=torch.float32), noise))
@@ -494,8 +500,8 @@ def test_fit_classifier():
 
 def test_stl_with_adjoint_raises():
     X, y = toy_regression(n=16)
-    spec = tiny_spec(stl=True, adjoint=True)
     with pytest.raises(ValueError, match="stl=True needs the whole weight path"):
+        spec = tiny_spec(stl=True, adjoint=True)  # ModelSpec checks it on construction
         ENGINE.fit(spec, tiny_train(max_iter=1), ENGINE.init_params(spec, 0), X, y, seed=0)
 
 
@@ -541,12 +547,12 @@ def test_stl_gradient_penalises_the_drift():
     lr = 0.5 * spec.diffusion**2 / (spec.weight_drift_sizes[-1] + 1)
     X = torch.zeros(2, 3, dtype=torch.float64)
     p = to_tensors(spec, params, requires_grad=True)
-    evaluation = draw_noise(spec, 16, torch.Generator().manual_seed(1000), "cpu")
+    evaluation = sample_training_noise(spec, torch.Generator().manual_seed(1000), 16)
     with torch.no_grad():
-        _, kl_before = solve(spec, p, X, **evaluation)
+        _, kl_before, _ = solve(spec, p, X, evaluation)
     for seed in range(30):
-        noise = draw_noise(spec, 4, torch.Generator().manual_seed(seed), "cpu")
-        _, kl = solve(spec, p, X, **noise, stl=True)
+        noise = sample_training_noise(spec, torch.Generator().manual_seed(seed), 4)
+        _, kl, _ = solve(spec, p, X, noise, stl=True)
         kl.mean().backward()
         with torch.no_grad():
             for k, v in p.items():
@@ -554,6 +560,6 @@ def test_stl_gradient_penalises_the_drift():
                     v -= lr * v.grad
                 v.grad = None
     with torch.no_grad():
-        _, kl_after = solve(spec, p, X, **evaluation)
+        _, kl_after, _ = solve(spec, p, X, evaluation)
     assert torch.isfinite(kl_after).all()
     assert kl_after.mean() < 0.25 * kl_before.mean()

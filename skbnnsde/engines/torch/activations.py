@@ -1,10 +1,9 @@
-"""Activation functions of ``f_h`` by name (see ``engines.base.ACTIVATIONS``).
-
-Mirror of ``engines/jax/activations.py``.
-"""
+"""Activation functions of ``f_h`` by name (the names of ``engines.options.ACTIVATIONS``)."""
 
 import torch
 import torch.nn.functional as F
+
+from ..options import check_choice
 
 
 def _identity(x):
@@ -21,9 +20,7 @@ ACTIVATION_FUNCTIONS = {
 }
 
 
-def get_activation(name: str):
+def activation(name: str):
     """The activation called ``name``; ValueError naming the accepted ones otherwise."""
-    try:
-        return ACTIVATION_FUNCTIONS[name]
-    except KeyError:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATION_FUNCTIONS)}, got {name!r}") from None
+    check_choice("activation", name, ACTIVATION_FUNCTIONS)
+    return ACTIVATION_FUNCTIONS[name]

@@ -1,10 +1,10 @@
-"""The SDE-BNN's networks as functions of a dict of tensors, batched over weight samples.
+"""The SDE-BNN's networks as functions of a dict of tensors, batched over weight paths.
 
-Mirror of ``engines/jax/model.py``; the math is in ``engines/base.py``. Where the JAX engine
-``vmap``s one-sample functions, these take a leading sample axis ``S`` and use batched
-matmuls (``torch.baddbmm``): one kernel per layer for all Monte-Carlo samples, never a Python
-loop over samples. The conv architecture keeps its states as (B, S, C, H, W), i.e. the
-samples folded into the channels, and convolves all samples at once with ``groups=S``.
+The model is described in ``docs/model.md``. Where the JAX engine ``vmap``s functions of one
+path, these take every path at once and use batched matmuls (``torch.baddbmm``): one kernel
+per layer for all Monte-Carlo samples, never a Python loop over them. The mlp's hidden
+states are (S, B, D); the conv architecture keeps its states as (B, S, C, H, W), the paths
+folded into the channels, and convolves them all at once with ``groups=S``.
 """
 
 from __future__ import annotations
@@ -14,32 +14,23 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..base import ModelSpec, border_mask, split_weights
-from .activations import get_activation
+from ..conv import border_mask
+from ..params import split_weights
+from ..specs import ModelSpec
+from .activations import activation
 
 
-def unflatten_weights(spec: ModelSpec, w):
-    """Split flat weights ``w`` (..., n_weights) into ``f_h``'s ``[(W_i, b_i), ...]``.
-
-    The layout is :func:`engines.base.unflatten_weights`'s: ``W_0.ravel(), b_0, W_1.ravel(),
-    ...`` in C order, ``W_i`` of shape (..., in_i + 1, out_i) with the time row last. The
-    pieces are views of ``w``.
-    """
-    layers, offset = [], 0
-    lead = w.shape[:-1]
-    for (n_in, n_out), (n_b,) in spec.weight_layout:
-        W = w[..., offset : offset + n_in * n_out].reshape(*lead, n_in, n_out)
-        offset += n_in * n_out
-        b = w[..., offset : offset + n_b]
-        offset += n_b
-        layers.append((W, b))
-    return layers
+def initial_state(spec: ModelSpec, x):
+    """``h(0) = [x, zeros(aug_dim)]`` for inputs ``x`` of shape (B, n_features): (B, D)."""
+    if spec.aug_dim == 0:
+        return x
+    return torch.cat([x, x.new_zeros(x.shape[0], spec.aug_dim)], dim=1)
 
 
-def hidden_split_sizes(spec: ModelSpec) -> list:
+def _hidden_split_sizes(spec: ModelSpec) -> list:
     """Sizes that split flat ``w`` into ``[W_0[:-1], W_0[-1], b_0, W_1[:-1], ...]`` (all contiguous).
 
-    In the C-order layout of :func:`unflatten_weights` the time row of ``W_i`` is the
+    In the C-order layout of ``params.split_weights`` the time row of ``W_i`` is the
     ``out_i`` entries just before ``b_i``, so one ``split`` yields every piece as a view
     (and its backward is one concatenation instead of a zero-filled copy per slice).
     """
@@ -50,13 +41,13 @@ def hidden_split_sizes(spec: ModelSpec) -> list:
 
 
 def hidden_drift(spec: ModelSpec, t, h, w):
-    """``f_h(t, h; w)``: ``h`` (S, B, D), ``w`` (S, n_weights), ``t`` a scalar; returns (S, B, D).
+    """``f_h(t, h; w)`` for states ``h`` (S, B, D) and weights ``w`` (S, n_weights): (S, B, D).
 
     Each layer is ``[a, t] @ W + b``, computed as ``baddbmm(b + t W[-1], a, W[:-1])`` (one
-    batched matmul over the samples) without materialising the concatenation.
+    batched matmul over the paths) without materialising the concatenation.
     """
-    act = get_activation(spec.activation)
-    pieces = w.split(hidden_split_sizes(spec), dim=-1)
+    act = activation(spec.activation)
+    pieces = w.split(_hidden_split_sizes(spec), dim=-1)
     n_layers = len(spec.weight_layout)
     S = w.shape[0]
     a = h
@@ -69,7 +60,63 @@ def hidden_drift(spec: ModelSpec, t, h, w):
     return a
 
 
-def drift_layers(spec: ModelSpec, params) -> list:
+# ---- architecture "conv" -----------------------------------------------------------------
+
+
+def conv_initial_state(spec: ModelSpec, x):
+    """Rows ``x`` (B, C*H*W) as images (B, C + aug_dim, H, W), the augmented channels zero."""
+    C, H, W = spec.image_shape
+    img = x.reshape(x.shape[0], C, H, W)
+    if spec.aug_dim:
+        img = torch.cat([img, img.new_zeros(x.shape[0], spec.aug_dim, H, W)], dim=1)
+    return img
+
+
+def conv_hidden_drift(spec: ModelSpec, layout, t, h, w):
+    """``f_h`` of a conv block for every path: ``h`` (B, S, C, H, W), ``w`` (S, n_w) -> (B, S, C, H, W).
+
+    ``layout`` is the block's entry of ``spec.block_weight_layouts``. The paths are folded
+    into the channels, (B, S * C, H, W), and each layer is one grouped convolution
+    (``groups=S``, path ``s`` convolved with its own kernel). The constant time channel's
+    part is ``t`` times its taps summed over those inside the image (``conv.border_mask``,
+    the zero padding), one small matmul without the batch axis.
+    """
+    act = activation(spec.activation)
+    B, S, C, H, W = h.shape
+    a = h.reshape(B, S * C, H, W)
+    layers = split_weights(layout, w)  # W_i (S, O, in + 1, 3, 3), b_i (S, O)
+    mask = torch.tensor(border_mask(H, W), dtype=h.dtype, device=h.device).reshape(9, H * W)
+    for i, (Wi, bi) in enumerate(layers):
+        O, n_in = Wi.shape[1], Wi.shape[2] - 1
+        kernel = Wi[:, :, :n_in].reshape(S * O, n_in, 3, 3)
+        time_map = torch.mm(Wi[:, :, n_in].reshape(S * O, 9), mask).reshape(1, S * O, H, W)
+        a = F.conv2d(a, kernel, padding=1, groups=S) + (t * time_map + bi.reshape(1, S * O, 1, 1))
+        if i < len(layers) - 1:
+            a = act(a)
+    return a.reshape(B, S, C, H, W)
+
+
+def squeeze(h):
+    """Space-to-depth by 2 of (B, S, C, H, W), a zero row/column first where odd: (B, S, 4C, H/2, W/2)."""
+    B, S, C, H, W = h.shape
+    a = h.reshape(B, S * C, H, W)
+    if H % 2 or W % 2:
+        a = F.pad(a, (0, W % 2, 0, H % 2))
+    H2, W2 = a.shape[-2] // 2, a.shape[-1] // 2
+    # pixel_unshuffle's layout, spelled out (F.pixel_unshuffle mis-shapes an empty batch)
+    a = a.reshape(B, S * C, H2, 2, W2, 2).permute(0, 1, 3, 5, 2, 4)
+    return a.reshape(B, S, 4 * C, H2, W2)
+
+
+# ---- the weights -------------------------------------------------------------------------
+
+
+def prior_drift(spec: ModelSpec, w):
+    """The prior's drift ``p(w)``: ``-w`` (Ornstein-Uhlenbeck) or ``0`` (Brownian)."""
+    return -w if spec.prior == "ou" else torch.zeros_like(w)
+
+
+def _drift_layers(spec: ModelSpec, params) -> list:
     """``f_w``'s layers as ``[(W, W_time or None, b), ...]`` (views of ``params``).
 
     Splitting once per solve, rather than in every drift evaluation, lets autograd sum the
@@ -89,12 +136,12 @@ def drift_layers(spec: ModelSpec, params) -> list:
 def weight_drift(spec: ModelSpec, params, t, w):
     """The posterior's extra drift ``f_w(t, w)`` for weights ``w`` (..., n_weights).
 
-    ``params`` is the parameter dict or :func:`drift_layers`'s list. ``t`` is a scalar or
+    ``params`` is the parameter dict or ``_drift_layers``'s list. ``t`` is a scalar or
     broadcasts against ``w``'s leading axes with a trailing 1 (e.g. (1, n_steps, 1) times
     for ``w`` of shape (S, n_steps, n_weights)). ``tanh`` hidden activations, linear last
     layer.
     """
-    layers = drift_layers(spec, params) if isinstance(params, dict) else params
+    layers = _drift_layers(spec, params) if isinstance(params, dict) else params
     a = w
     last = len(layers) - 1
     for i, (W, W_t, b) in enumerate(layers):
@@ -105,23 +152,6 @@ def weight_drift(spec: ModelSpec, params, t, w):
     return a
 
 
-def prior_drift(spec: ModelSpec, w):
-    """``p(w)``: ``-w`` for the Ornstein-Uhlenbeck prior, ``0`` for the Brownian one."""
-    return -w if spec.prior == "ou" else torch.zeros_like(w)
-
-
-def initial_state(spec: ModelSpec, x):
-    """``h(0) = [x, zeros(aug_dim)]`` for inputs ``x`` of shape (B, n_features)."""
-    if spec.aug_dim == 0:
-        return x
-    return torch.cat([x, x.new_zeros(x.shape[0], spec.aug_dim)], dim=1)
-
-
-def readout(params, h):
-    """The deterministic read-out ``h(1) @ W + b`` for ``h`` (..., D)."""
-    return torch.matmul(h, params["readout.W"]) + params["readout.b"]
-
-
 def meanfield_kl(spec: ModelSpec, params):
     """KL of ``N(w0, exp(w_logstd)²)`` from ``N(0, prior_std²)``, summed over weights."""
     mu, log_s = params["w0"], params["w_logstd"]
@@ -130,54 +160,6 @@ def meanfield_kl(spec: ModelSpec, params):
     return 0.5 * torch.sum(torch.exp(log_var_ratio) + mu * mu / p2 - 1.0 - log_var_ratio)
 
 
-# ---- architecture "conv" -----------------------------------------------------------------
-
-
-def conv_hidden_drift(spec: ModelSpec, layout, t, h, w):
-    """``f_h`` of a conv block for every sample: ``h`` (B, S, C, H, W), ``w`` (S, n_w) -> (B, S, C, H, W).
-
-    ``layout`` is the block's entry of ``spec.block_weight_layouts``. The samples are folded
-    into the channels, (B, S * C, H, W), and each layer is one grouped convolution
-    (``groups=S``, sample ``s`` convolved with its own kernel). The constant time channel's
-    part is ``t`` times its taps summed over those inside the image (``base.border_mask``,
-    the zero padding), one small matmul without the batch axis.
-    """
-    act = get_activation(spec.activation)
-    B, S, C, H, W = h.shape
-    a = h.reshape(B, S * C, H, W)
-    layers = split_weights(layout, w)  # W_i (S, O, in + 1, 3, 3), b_i (S, O)
-    mask = torch.tensor(border_mask(H, W), dtype=h.dtype, device=h.device).reshape(9, H * W)
-    for i, (Wi, bi) in enumerate(layers):
-        O, n_in = Wi.shape[1], Wi.shape[2] - 1
-        kernel = Wi[:, :, :n_in].reshape(S * O, n_in, 3, 3)
-        time_map = torch.mm(Wi[:, :, n_in].reshape(S * O, 9), mask).reshape(1, S * O, H, W)
-        a = F.conv2d(a, kernel, padding=1, groups=S) + (t * time_map + bi.reshape(1, S * O, 1, 1))
-        if i < len(layers) - 1:
-            a = act(a)
-    return a.reshape(B, S, C, H, W)
-
-
-def conv_initial_state(spec: ModelSpec, x, n_samples: int):
-    """Rows ``x`` (B, C*H*W) as images with ``aug_dim`` zero channels, for every sample: (B, S, C', H, W)."""
-    C, H, W = spec.image_shape
-    img = x.reshape(x.shape[0], 1, C, H, W)
-    if spec.aug_dim:
-        img = torch.cat([img, img.new_zeros(x.shape[0], 1, spec.aug_dim, H, W)], dim=2)
-    return img.expand(-1, n_samples, -1, -1, -1).contiguous()
-
-
-def squeeze(h):
-    """Space-to-depth by 2 of (B, S, C, H, W) (zero row/column first when H/W is odd): (B, S, 4C, H/2, W/2)."""
-    B, S, C, H, W = h.shape
-    a = h.reshape(B, S * C, H, W)
-    if H % 2 or W % 2:
-        a = F.pad(a, (0, W % 2, 0, H % 2))
-    H2, W2 = a.shape[-2] // 2, a.shape[-1] // 2
-    # pixel_unshuffle's layout, spelled out (F.pixel_unshuffle mis-shapes an empty batch)
-    a = a.reshape(B, S * C, H2, 2, W2, 2).permute(0, 1, 3, 5, 2, 4)
-    return a.reshape(B, S, 4 * C, H2, W2)
-
-
-def conv_readout(params, h):
-    """The read-out of the flattened states (B, S, C, H, W): (S, B, n_outputs)."""
-    return readout(params, h.flatten(2).transpose(0, 1))
+def readout(params, h):
+    """The deterministic read-out ``h(1) @ W + b`` for ``h`` (..., D)."""
+    return torch.matmul(h, params["readout.W"]) + params["readout.b"]

@@ -1,331 +1,307 @@
-"""Solve the SDE-BNN for a batch of rows and a batch of weight samples with torchsde.
+"""Solve the SDE-BNN with torchsde for a batch of rows and every weight path at once.
 
-Mirror of ``solve`` in ``engines/jax/sde.py``. The increments are given (drawn by the engine
-from a ``torch.Generator`` when training, from NumPy via ``base.sample_noise`` when
-predicting) and injected through :class:`GridBrownian`, which is what lets the two engines
+One SDE block is solved by :func:`integrate_block`: the mlp is one block, the conv
+architecture a sequence of them (squeezed between stages), each with its own slice of the
+noise's last axis. Its state, one torchsde row holding every path, is::
+
+    y = [h.ravel(), w.ravel() (S * n_w), kl (S, posterior="sde" only)]
+
+with drift ``[hidden(t, h, w), p(w) + f_w(t, w), 0.5 ||f_w / diffusion||²]`` and diffusion
+``diffusion`` on ``w``, zero on ``h`` and ``kl``. The constant-weight posteriors
+(``meanfield``, ``point``) integrate ``w`` with zero drift and zero diffusion through the same
+code: with zero noise every method reduces to its deterministic scheme, and ``w`` stays
+exactly where it started.
+
+Step time. torchsde runs in the step time ``tau = t * n_steps`` with ``dt=1``, so the grid is
+``0, 1, ..., n_steps`` and its times are exact integers (see ``brownian.py``). This is the
+same SDE (drift ``F / n_steps``, diffusion ``diffusion / sqrt(n_steps)`` against a standard
+Brownian motion in ``tau``), and every torchsde method is equivariant under the rescaling, so
+the solution is the one on ``[0, 1]`` with ``dt = 1 / n_steps``. ``hidden(t, h, w)`` and
+``f_w`` see ``t`` in ``[0, 1]``: the conversion happens in :class:`_BlockSDE` alone.
+
+Noise type. The noise is additive. For the Ito methods the SDE declares
+``noise_type="additive"`` and gives ``g_prod`` only: torchsde's SRK then takes its SRA1 scheme
+(3 drift evaluations per step instead of the 10 of SRID2), Milstein skips its (zero) ``g dg``
+term, and the Ito adjoint needs no Ito-Stratonovich correction. The Stratonovich methods
+declare ``noise_type="diagonal"`` with ``g`` (reversible Heun and its adjoint need the
+diffusion itself). torchsde chooses what to call by ``hasattr``, so the two are two classes.
+
+The increments are given (see ``noise.scale_noise``) and injected through
+:class:`~skbnnsde.engines.torch.brownian.GridBrownian`, which is what lets the two engines
 agree for the same seed and what the sticking-the-landing term ``∫ u · dB`` needs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 
 import torch
+import torch.utils.checkpoint
 import torchsde
 
-from ..base import ModelSpec, block_params
+from ..options import SOLVERS
+from ..params import block_params, block_slices
+from ..specs import ModelSpec, needs_levy_area
 from .brownian import GridBrownian
-from .model import conv_initial_state, conv_readout, initial_state, meanfield_kl, readout, squeeze, weight_drift
-from .sde import make_conv_block_ode, make_conv_block_sde, make_hidden_ode, make_weight_sde, solver_method
+from .model import _drift_layers, conv_hidden_drift, conv_initial_state, hidden_drift, initial_state
+from .model import meanfield_kl, prior_drift, readout, squeeze, weight_drift
 
-STL_ADJOINT_MESSAGE = (
-    "stl=True needs the whole weight path, which the adjoint does not keep; "
-    "use stl=False with adjoint=True (or adjoint=False to keep stl=True)"
-)
+#: the Stratonovich methods among ``options.SOLVERS``; the others are Ito methods
+_STRATONOVICH = ("euler_heun", "heun", "midpoint", "reversible_heun")
+#: estimator solver name -> (sde_type, torchsde method); torchsde's methods have the same names
+SOLVER_METHODS = {name: ("stratonovich" if name in _STRATONOVICH else "ito", name) for name in SOLVERS}
 
-
-def check_stl_adjoint(spec: ModelSpec, stl: bool) -> None:
-    """ValueError for the unsupported combination of sticking-the-landing and the adjoint."""
-    if stl and spec.adjoint and spec.posterior == "sde":
-        raise ValueError(STL_ADJOINT_MESSAGE)
+#: solvers whose adjoint is not torchsde's default for their sde_type
+_ADJOINT_METHODS = {"reversible_heun": "adjoint_reversible_heun"}
 
 
-def drift_params(params):
-    """The ``drift.*`` parameters, in a fixed order."""
-    return {k: v for k, v in params.items() if k.startswith("drift.")}
+def solver_method(spec: ModelSpec):
+    """``(sde_type, method)`` of torchsde for ``spec.solver``."""
+    return SOLVER_METHODS[spec.solver]
 
 
-def stl_kl(spec: ModelSpec, params, w_path, dW, kl=None):
-    """Sticking-the-landing estimate of the KL of every path (left-point sums).
-
-    ``sum_n 0.5 ||u(t_n, w_n)||² dt + u_sg(t_n, w_n) · dW_n`` with ``u = f_w / diffusion``;
-    in ``u_sg`` the drift parameters are under stop-gradient, in the first term they are
-    not, and the path ``w_n`` keeps its gradient in both.
-
-    Why the first term keeps its parameter gradient: written as a function of the path,
-    ``log dQ/dP = ∫ u'·(dw - p dt)/σ - 0.5 ∫ ||u'||² dt`` with ``u'`` the density's
-    (stop-gradient) drift; along ``dw = (p + σ u) dt + σ dB`` that is
-    ``∫ u'·u dt + ∫ u'·dB - 0.5 ∫ ||u'||² dt``, whose path derivative at ``u' = u`` is the
-    full derivative of ``0.5 ||u||²`` plus that of ``u_sg · dB``. Freezing the parameters
-    in both terms drops ``u · ∂u/∂θ``: the gradient no longer penalises the drift, which
-    then grows without bound (e.g. for a constant drift ``u`` the KL ``u²/2`` would get zero
-    gradient). This is the estimator of the authors' code (``term1`` with ``f``, ``term2``
-    with ``f_detach``).
+class _BlockSDE(torch.nn.Module):
+    """The state ``[h, w, kl]`` of one block in step time (see the module docstring).
 
     Parameters
     ----------
-    w_path : tensor (S, n_steps + 1, n_weights)
-    dW : tensor (S, n_steps, n_weights)
-        The standard Brownian increments of the path (``sqrt(dt) * z``).
-    kl : tensor (S,), optional
-        ``0.5 ∫ ||u||² dt`` as the solver integrated it (the state ``kl``, live parameters,
-        path with its gradient): used as the first term instead of recomputing it, which
-        saves one drift evaluation over the whole path and its backward pass. For Euler it
-        is the same left-point sum; for the other solvers it is their quadrature of the same
-        integral (as in the JAX engine).
-
-    Returns
-    -------
-    tensor (S,)
+    hidden : callable ``(t, h, w) -> dh``
+        The block's ``f_h`` for states of shape ``h_shape`` and weights ``w`` (S, n_w).
+    layers : list or None
+        ``f_w``'s layers (``model._drift_layers``); None for constant weights.
+    g_row : tensor (1, N)
+        The diffusion of every state component, in step time.
     """
-    live = drift_params(params)
-    frozen = {k: v.detach() for k, v in live.items()}
-    n = spec.n_steps
-    ts = (torch.arange(n, dtype=w_path.dtype, device=w_path.device) * spec.dt).reshape(1, n, 1)
-    w_left = w_path[:, :-1]
-    u_sg = weight_drift(spec, frozen, ts, w_left) / spec.diffusion
-    if kl is None:
-        u = weight_drift(spec, live, ts, w_left) / spec.diffusion
-        kl = (0.5 * spec.dt) * (u * u).sum((1, 2))
-    return kl + (u_sg * dW).sum((1, 2))
+
+    def __init__(self, spec: ModelSpec, hidden, h_shape, w_shape, layers, g_row, remat):
+        super().__init__()
+        self.spec, self.hidden, self.layers = spec, hidden, layers
+        self.h_shape, self.w_shape = tuple(h_shape), tuple(w_shape)
+        self.sizes = (math.prod(h_shape), math.prod(w_shape), 0 if layers is None else w_shape[0])
+        self.sde_type = solver_method(spec)[0]
+        self._g_row = g_row
+        self._w_fixed = g_row.new_zeros(self.sizes[1]) if layers is None else None  # zero drift of constant w
+        self.remat = remat
+
+    def f(self, tau, y):
+        if self.remat and torch.is_grad_enabled():
+            return torch.utils.checkpoint.checkpoint(self._drift, tau, y, use_reentrant=False)
+        return self._drift(tau, y)
+
+    def _drift(self, tau, y):
+        spec, dt = self.spec, self.spec.dt
+        t = tau * dt
+        h, w, _ = y[0].split(self.sizes)
+        w = w.view(self.w_shape)
+        parts = [self.hidden(t, h.view(self.h_shape), w).reshape(-1)] if self.sizes[0] else []
+        if self.layers is None:
+            parts.append(self._w_fixed)
+        else:
+            fw = weight_drift(spec, self.layers, t, w)
+            parts.append((prior_drift(spec, w) + fw).reshape(-1))
+            parts.append((0.5 * (1.0 / spec.diffusion**2)) * (fw * fw).sum(-1))
+        return torch.cat(parts).unsqueeze(0) * dt
+
+
+class _AdditiveNoise(_BlockSDE):
+    noise_type = "additive"
+
+    def g_prod(self, tau, y, v):
+        return self._g_row * v
+
+
+class _DiagonalNoise(_BlockSDE):
+    noise_type = "diagonal"
+
+    def g(self, tau, y):
+        return self._g_row.expand(y.shape[0], -1)
+
+
+#: sde_type -> the class of its noise type (see the module docstring)
+_SDE_CLASSES = {"ito": _AdditiveNoise, "stratonovich": _DiagonalNoise}
+
+
+def _initial_weights(spec: ModelSpec, bparams, noise):
+    """``w(0)`` of every path: (S, n_w); S = 1 for ``point``."""
+    if spec.posterior == "meanfield":
+        return bparams["w0"] + torch.exp(bparams["w_logstd"]) * noise["eps"]
+    w0 = bparams["w0"].unsqueeze(0)
+    return w0.expand(noise["dW"].shape[0], -1) if spec.posterior == "sde" else w0
+
+
+def _brownian(spec: ModelSpec, noise, lo: int, hi: int, y0):
+    """The step-time increments (and ``U = W/2 + H``) laid out like the state, ``w`` at ``lo:hi``."""
+    n, levy = spec.n_steps, needs_levy_area(spec)
+    if "dW" not in noise:
+        return GridBrownian.zeros(n, tuple(y0.shape), dtype=y0.dtype, device=y0.device, levy_area=levy)
+    sqrt_n = math.sqrt(n)
+    W = y0.new_zeros(n, *y0.shape)
+    W[:, 0, lo:hi] = noise["dW"].transpose(0, 1).reshape(n, hi - lo) * sqrt_n
+    U = None
+    if levy:
+        U = 0.5 * W
+        if noise.get("H") is not None:
+            U[:, 0, lo:hi] += noise["H"].transpose(0, 1).reshape(n, hi - lo) * sqrt_n
+    return GridBrownian(W, U)
 
 
 def _step_times(spec: ModelSpec, full_path: bool, dtype):
     # On the CPU even when the state is on a GPU: torchsde compares and adds times every step,
     # which would synchronise with the device; 0-dim CPU tensors mix freely with CUDA ones.
     n = spec.n_steps
-    if full_path:
-        return torch.arange(n + 1, dtype=dtype)
-    return torch.tensor([0.0, float(n)], dtype=dtype)
+    return torch.arange(n + 1, dtype=dtype) if full_path else torch.tensor([0.0, float(n)], dtype=dtype)
 
 
-def _integrate(spec: ModelSpec, module, y0, ts, bm, adjoint_params):
-    if module.noise_type == "additive":
-        # torchsde's argument checks draw one torch.randn from the global generator when the
-        # SDE has g_prod; keep the user's global random stream untouched.
-        devices = [y0.device] if y0.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            return _sdeint(spec, module, y0, ts, bm, adjoint_params)
-    return _sdeint(spec, module, y0, ts, bm, adjoint_params)
-
-
-def _sdeint(spec: ModelSpec, module, y0, ts, bm, adjoint_params):
-    _, method, adjoint_method = solver_method(spec)
+def _sdeint(spec: ModelSpec, sde, y0, ts, bm, adjoint_params):
+    method = solver_method(spec)[1]
+    run = torchsde.sdeint
     if spec.adjoint and torch.is_grad_enabled():
-        kwargs = {} if adjoint_method is None else {"adjoint_method": adjoint_method}
-        return torchsde.sdeint_adjoint(
-            module,
-            y0,
-            ts,
-            bm=bm,
-            method=method,
-            dt=1.0,
-            adaptive=False,
-            adjoint_params=tuple(p for p in adjoint_params if p.requires_grad),
-            **kwargs,
-        )
-    return torchsde.sdeint(module, y0, ts, bm=bm, method=method, dt=1.0, adaptive=False)
+        extra = {"adjoint_method": _ADJOINT_METHODS[spec.solver]} if spec.solver in _ADJOINT_METHODS else {}
+        params = tuple(p for p in adjoint_params if p.requires_grad)
+        run = functools.partial(torchsde.sdeint_adjoint, adjoint_params=params, **extra)
+    # torchsde's argument checks draw one torch.randn from the global generator when the SDE
+    # has g_prod; keep the user's global random stream untouched.
+    devices = [y0.device] if y0.device.type == "cuda" else []
+    rng = torch.random.fork_rng(devices=devices) if sde.noise_type == "additive" else contextlib.nullcontext()
+    with rng:
+        return run(sde, y0, ts, bm=bm, method=method, dt=1.0, adaptive=False)
 
 
-def solve(spec: ModelSpec, params, X, dW=None, H=None, *, eps=None, return_path=False, stl=False, remat=False):
-    """Integrate ``S`` weight paths for the rows ``X`` and read out.
+def stl_correction(spec: ModelSpec, bparams, w_path, dW):
+    """The sticking-the-landing term ``∫ u_sg · dB`` of every path (left-point sums): (S,).
+
+    ``sum_n u_sg(t_n, w_n) · dW_n`` with ``u = f_w / diffusion``, the drift parameters under
+    stop-gradient while the path ``w_n`` (S, n_steps + 1, n_w) keeps its gradient; ``dW``
+    (S, n_steps, n_w) are the path's Brownian increments. Added to the integrated
+    ``0.5 ∫ ||u||² dt`` (live parameters) it leaves the value an unbiased estimate of the KL
+    and turns the gradient into the path-derivative (STL) estimator.
+
+    Why the first term keeps its parameter gradient: written as a function of the path,
+    ``log dQ/dP = ∫ u'·(dw - p dt)/σ - 0.5 ∫ ||u'||² dt`` with ``u'`` the density's
+    (stop-gradient) drift; along ``dw = (p + σ u) dt + σ dB`` that is
+    ``∫ u'·u dt + ∫ u'·dB - 0.5 ∫ ||u'||² dt``, whose path derivative at ``u' = u`` is the
+    full derivative of ``0.5 ||u||²`` plus that of ``u_sg · dB``. Freezing the parameters in
+    both terms would drop ``u · ∂u/∂θ``: the gradient would no longer penalise the drift.
+    This is the estimator of the authors' code (``term1`` with ``f``, ``term2`` with
+    ``f_detach``).
+    """
+    frozen = {k: v.detach() for k, v in bparams.items() if k.startswith("drift.")}
+    n = spec.n_steps
+    ts = (torch.arange(n, dtype=w_path.dtype, device=w_path.device) * spec.dt).reshape(1, n, 1)
+    u_sg = weight_drift(spec, frozen, ts, w_path[:, :-1]) / spec.diffusion
+    return (u_sg * dW).sum((1, 2))
+
+
+def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=False, stl=False, remat=False):
+    """Solve one SDE block for every path: ``dh = hidden(t, h, w) dt`` with the block's weight dynamics.
 
     Parameters
     ----------
-    params : dict of tensors (names of ``base.param_shapes``)
-    X : tensor (B, n_features)
-    dW : tensor (S, n_steps, n_weights)
-        Brownian increments ``sqrt(dt) * z`` (``posterior="sde"``). For
-        ``architecture="conv"`` (here and in ``H``, ``eps``) the last axis holds the blocks'
-        weights one after the other.
-    H : tensor (S, n_steps, n_weights), optional
-        Their space-time Lévy areas ``sqrt(dt / 12) * z_levy`` (``solver="srk"``; zeros if
-        missing).
-    eps : tensor (S, n_weights)
-        Standard normal draws of the weights (``posterior="meanfield"``).
-    return_path : bool
-        Also return the weights at every grid point.
+    hidden : callable ``(t, h, w) -> dh``
+        The block's ``f_h`` for states shaped like ``h0`` and weights (S, n_w); ``t`` in [0, 1].
+    h0 : tensor
+        Initial hidden state of every path (any shape; ``h0.numel() == 0`` integrates the
+        weights alone).
+    bparams : dict of tensors
+        The block's parameters without prefix (``w0``, ``drift.*``, ``w_logstd``; see
+        ``params.block_params``).
+    noise : dict of tensors
+        This block's slice of ``noise.scale_noise``'s dict, leading axis S: ``"dW"``
+        (S, n_steps, n_w) and ``"H"`` (solvers that ``needs_levy_area``) for ``"sde"``, ``"eps"`` (S, n_w) for
+        ``"meanfield"``, ``{}`` for ``"point"`` (S = 1).
+    full_path : bool
+        Also return the weights at every step.
     stl : bool
-        Replace the KL by its sticking-the-landing estimate (training only).
+        Add :func:`stl_correction` to the KL (``posterior="sde"``; implies ``full_path``).
     remat : bool
         Recompute every drift evaluation in the backward pass instead of storing it.
 
     Returns
     -------
-    out : tensor (S, B, n_outputs)
-        Read-out values (``S = 1`` for ``posterior="point"``).
-    kl : tensor (S,)
-    w_path : tensor (S, n_steps + 1, n_weights), only with ``return_path``
+    h1 : tensor like ``h0``; kl : tensor (S,); w_path : tensor (S, n_steps + 1, n_w) or None
     """
-    if spec.architecture == "conv":
-        h, kl, w_path = conv_features(spec, params, X, dW, H, eps=eps, return_path=return_path, stl=stl, remat=remat)
-        out = conv_readout(params, h)
-        return (out, kl, w_path) if return_path else (out, kl)
-    if spec.posterior == "sde":
-        return _solve_sde(spec, params, X, dW, H, return_path=return_path, stl=stl, remat=remat)
-    return _solve_constant(spec, params, X, eps, return_path=return_path, remat=remat)
-
-
-def _solve_sde(spec, params, X, dW, H, *, return_path, stl, remat):
-    check_stl_adjoint(spec, stl)
-    if dW is None:
-        raise ValueError('posterior="sde" needs the Brownian increments dW')
-    S, n, n_w = dW.shape
-    if n != spec.n_steps or n_w != spec.n_weights:
-        raise ValueError(f"dW must have shape (S, {spec.n_steps}, {spec.n_weights}), got {tuple(dW.shape)}")
-    B, D = X.shape[0], spec.state_dim
-    hd = B * D
-    dtype, device = dW.dtype, dW.device
-    sqrt_n = math.sqrt(n)
-
-    h0 = initial_state(spec, X).reshape(1, hd).expand(S, hd)
-    w0 = params["w0"].unsqueeze(0).expand(S, n_w)
-    y0 = torch.cat([h0, w0, dW.new_zeros(S, 1)], dim=1)
-    N = y0.shape[1]
-
-    # step-time increments, laid out like the state, step-major: (n, S, N)
-    Wg = dW.new_zeros(n, S, N)
-    Wg[:, :, hd : hd + n_w] = dW.transpose(0, 1) * sqrt_n
-    Ug = None
-    if spec.solver == "srk":
-        Ug = 0.5 * Wg
-        if H is not None:
-            Ug[:, :, hd : hd + n_w] += H.transpose(0, 1) * sqrt_n
-    bm = GridBrownian(Wg, Ug)
-
-    full_path = return_path or stl
-    module = make_weight_sde(spec, params, B, remat=remat, dtype=dtype, device=device)
-    ys = _integrate(spec, module, y0, _step_times(spec, full_path, dtype), bm, tuple(drift_params(params).values()))
-    yT = ys[-1]
-    out = readout(params, yT[:, :hd].reshape(S, B, D))
-    w_path = ys[:, :, hd : hd + n_w].transpose(0, 1) if full_path else None
-    kl = stl_kl(spec, params, w_path, dW, kl=yT[:, -1]) if stl else yT[:, -1]
-    if return_path:
-        return out, kl, w_path
-    return out, kl
-
-
-def constant_weights(spec: ModelSpec, params, eps=None):
-    """The weights of the constant-weight posteriors: (S, n_weights); S = 1 for ``point``."""
+    stochastic = spec.posterior == "sde"
+    stl = stl and stochastic
+    full_path = full_path or stl
+    w_init = _initial_weights(spec, bparams, noise)
+    S, n_w = w_init.shape
+    lo, hi = h0.numel(), h0.numel() + S * n_w
+    kl0 = w_init.new_zeros(S if stochastic else 0)
+    y0 = torch.cat([h0.reshape(-1), w_init.reshape(-1), kl0]).unsqueeze(0)
+    g_row = y0.new_zeros(y0.shape)
+    layers = None
+    if stochastic:
+        g_row[:, lo:hi] = spec.diffusion / math.sqrt(spec.n_steps)
+        layers = _drift_layers(spec, bparams)
+    sde = _SDE_CLASSES[solver_method(spec)[0]](spec, hidden, h0.shape, w_init.shape, layers, g_row, remat)
+    drift_params = tuple(v for k, v in bparams.items() if k.startswith("drift."))
+    ys = _sdeint(spec, sde, y0, _step_times(spec, full_path, y0.dtype), _brownian(spec, noise, lo, hi, y0),
+                 drift_params)
+    h1 = ys[-1, 0, :lo].view(h0.shape)
+    w_path = ys[:, 0, lo:hi].reshape(-1, S, n_w).transpose(0, 1) if full_path else None
     if spec.posterior == "meanfield":
-        if eps is None:
-            raise ValueError('posterior="meanfield" needs the standard normal draws eps')
-        return params["w0"] + torch.exp(params["w_logstd"]) * eps
-    return params["w0"].unsqueeze(0)
-
-
-def _solve_constant(spec, params, X, eps, *, return_path, remat):
-    w = constant_weights(spec, params, eps)
-    S, n_w = w.shape
-    B, D = X.shape[0], spec.state_dim
-    hd = B * D
-    dtype, device = w.dtype, w.device
-    if spec.posterior == "meanfield":
-        kl = meanfield_kl(spec, params).expand(S)
+        kl = meanfield_kl(spec, bparams).expand(S)
+    elif not stochastic:
+        kl = w_init.new_zeros(S)
     else:
-        kl = w.new_zeros(S)
-    h0 = initial_state(spec, X).reshape(1, hd).expand(S, hd)
-    if hd:
-        bm = GridBrownian.zeros(spec.n_steps, (S, hd), dtype=dtype, device=device, levy_area=spec.solver == "srk")
-        module = make_hidden_ode(spec, w, B, remat=remat)
-        ys = _integrate(spec, module, h0, _step_times(spec, False, dtype), bm, (w,))
-        out = readout(params, ys[-1].reshape(S, B, D))
+        kl = ys[-1, 0, hi:]
+        if stl:
+            kl = kl + stl_correction(spec, bparams, w_path, noise["dW"])
+    return h1, kl, w_path
+
+
+def _features(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, remat=False):
+    """Every block in turn: the last block's state, the KL summed over blocks, the weight paths.
+
+    The state is (S, B, D) for the mlp and (B, S, C, H, W) for the conv architecture (squeezed
+    between stages); the weight paths concatenate the blocks' on the last axis.
+    """
+    S = next(iter(noise.values())).shape[0] if noise else 1
+    conv = spec.architecture == "conv"
+    if conv:
+        h = conv_initial_state(spec, x).unsqueeze(1).expand(-1, S, -1, -1, -1)
     else:
-        out = readout(params, h0.reshape(S, 0, D))
-    if return_path:
-        return out, kl, w.unsqueeze(1).expand(S, spec.n_steps + 1, n_w)
-    return out, kl
+        h = initial_state(spec, x).unsqueeze(0).expand(S, -1, -1)
+    stages, mlp_hidden = spec.block_stages, functools.partial(hidden_drift, spec)
+    kl, paths = 0.0, []
+    for k, (prefix, layout, sl) in enumerate(block_slices(spec)):
+        if k > 0 and stages[k] != stages[k - 1]:
+            h = squeeze(h)
+        hidden = functools.partial(conv_hidden_drift, spec, layout) if conv else mlp_hidden
+        block_noise = {name: v[..., sl] for name, v in noise.items()}
+        h, kl_k, path = integrate_block(spec, hidden, h, block_params(params, prefix), block_noise,
+                                        full_path=full_path, stl=stl, remat=remat)
+        kl = kl + kl_k
+        paths.append(path)
+    return h, kl, (torch.cat(paths, dim=-1) if full_path else None)
 
 
-# ---- architecture "conv" -----------------------------------------------------------------
+def solve(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, remat=False):
+    """Integrate every weight path for the rows ``x`` (B, n_features) and read out.
 
-
-def conv_features(spec: ModelSpec, params, X, dW=None, H=None, *, eps=None, return_path=False, stl=False, remat=False):
-    """The conv architecture up to the last stage's state, for ``S`` weight paths at once.
-
-    Each block is one torchsde solve over all samples (see ``sde.ConvBlockSDE``); the state
-    passes from block to block, squeezed between stages. Arguments as :func:`solve`.
+    Parameters
+    ----------
+    params : dict of tensors (names of ``params.param_shapes``)
+    noise : dict of tensors
+        ``noise.scale_noise``'s dict with a leading axis of S paths: ``"dW"``
+        (S, n_steps, n_weights) Brownian increments and ``"H"`` their space-time Lévy areas
+        (solvers that ``needs_levy_area``) for ``"sde"``; ``"eps"`` (S, n_weights) for
+        ``"meanfield"``; ``{}`` for ``"point"`` (S = 1). For ``architecture="conv"`` the last
+        axis holds the blocks' weights one after the other.
+    full_path : bool
+        Also return the weights at every step.
+    stl : bool
+        Add the sticking-the-landing term to the KL (``posterior="sde"`` only).
+    remat : bool
+        Recompute every drift evaluation in the backward pass instead of storing it.
 
     Returns
     -------
-    h : tensor (B, S, C, H, W)
-        The state at the end of the last block.
-    kl : tensor (S,)
-        Summed over blocks (the sticking-the-landing estimate with ``stl``).
-    w_path : tensor (S, n_steps + 1, n_weights) or None
-        The blocks' weights, concatenated on the last axis (with ``return_path``).
+    out : tensor (S, B, n_outputs); kl : tensor (S,); w_path : tensor (S, n_steps + 1, n_weights) or None
     """
-    check_stl_adjoint(spec, stl)
-    if spec.posterior == "sde":
-        if dW is None:
-            raise ValueError('posterior="sde" needs the Brownian increments dW')
-        if tuple(dW.shape[1:]) != (spec.n_steps, spec.n_weights):
-            raise ValueError(f"dW must have shape (S, {spec.n_steps}, {spec.n_weights}), got {tuple(dW.shape)}")
-        S = dW.shape[0]
-    elif spec.posterior == "meanfield":
-        if eps is None:
-            raise ValueError('posterior="meanfield" needs the standard normal draws eps')
-        S = eps.shape[0]
-    else:
-        S = 1
-    ref = next(iter(params.values()))
-    X = X.to(dtype=ref.dtype)
-    h = conv_initial_state(spec, X, S)
-    kl = ref.new_zeros(S)
-    paths = []
-    offset = 0
-    stages = spec.block_stages
-    blocks = zip(spec.block_prefixes, spec.block_weight_layouts, spec.block_n_weights)
-    for k, (prefix, layout, n_w) in enumerate(blocks):
-        if k > 0 and stages[k] != stages[k - 1]:
-            h = squeeze(h)
-        bp = block_params(params, prefix)
-        sl = slice(offset, offset + n_w)
-        offset += n_w
-        if spec.posterior == "sde":
-            Hk = None if H is None else H[..., sl]
-            h, kl_k, path = _conv_block_sde(
-                spec, layout, bp, h, dW[..., sl], Hk, return_path=return_path, stl=stl, remat=remat
-            )
-        else:
-            eps_k = None if eps is None else eps[:, sl]
-            h, kl_k, path = _conv_block_constant(spec, layout, bp, h, eps_k, return_path=return_path, remat=remat)
-        kl = kl + kl_k
-        paths.append(path)
-    w_path = torch.cat(paths, dim=-1) if return_path else None
-    return h, kl, w_path
-
-
-def _conv_block_sde(spec, layout, bp, h, dW, H, *, return_path, stl, remat):
-    S, n, n_w = dW.shape
-    hd = h.numel()
-    dtype, device = dW.dtype, dW.device
-    sqrt_n = math.sqrt(n)
-    w0 = bp["w0"].unsqueeze(0).expand(S, n_w)
-    y0 = torch.cat([h.reshape(-1), w0.reshape(-1), dW.new_zeros(S)]).unsqueeze(0)
-    N = y0.shape[1]
-
-    # step-time increments, laid out like the state: (n, 1, N)
-    Wg = dW.new_zeros(n, 1, N)
-    Wg[:, 0, hd : hd + S * n_w] = dW.transpose(0, 1).reshape(n, S * n_w) * sqrt_n
-    Ug = None
-    if spec.solver == "srk":
-        Ug = 0.5 * Wg
-        if H is not None:
-            Ug[:, 0, hd : hd + S * n_w] += H.transpose(0, 1).reshape(n, S * n_w) * sqrt_n
-    bm = GridBrownian(Wg, Ug)
-
-    full_path = return_path or stl
-    module = make_conv_block_sde(spec, layout, bp, tuple(h.shape), n_w, remat=remat, dtype=dtype, device=device)
-    ys = _integrate(spec, module, y0, _step_times(spec, full_path, dtype), bm, tuple(drift_params(bp).values()))
-    yT = ys[-1, 0]
-    h1 = yT[:hd].view(h.shape)
-    w_path = ys[:, 0, hd : hd + S * n_w].reshape(-1, S, n_w).transpose(0, 1) if full_path else None
-    kl = yT[hd + S * n_w :]
-    if stl:
-        kl = stl_kl(spec, bp, w_path, dW, kl=kl)
-    return h1, kl, (w_path if return_path else None)
-
-
-def _conv_block_constant(spec, layout, bp, h, eps, *, return_path, remat):
-    w = constant_weights(spec, bp, eps)
-    S, n_w = w.shape
-    kl = meanfield_kl(spec, bp).expand(S) if spec.posterior == "meanfield" else w.new_zeros(S)
-    hd = h.numel()
-    if hd:
-        bm = GridBrownian.zeros(spec.n_steps, (1, hd), dtype=w.dtype, device=w.device, levy_area=spec.solver == "srk")
-        module = make_conv_block_ode(spec, layout, w, tuple(h.shape), remat=remat)
-        ys = _integrate(spec, module, h.reshape(1, hd), _step_times(spec, False, w.dtype), bm, (w,))
-        h = ys[-1].view(h.shape)
-    path = w.unsqueeze(1).expand(S, spec.n_steps + 1, n_w) if return_path else None
-    return h, kl, path
+    h, kl, w_path = _features(spec, params, x, noise, full_path=full_path, stl=stl, remat=remat)
+    if spec.architecture == "conv":
+        h = h.flatten(2).transpose(0, 1)
+    return readout(params, h), kl, w_path

@@ -1,12 +1,10 @@
 """Intra-op threads for small problems.
 
-The SDE-BNN takes hundreds of solver steps of tiny batched matmuls. PyTorch splits each op
+The SDE-BNN takes hundreds of solver steps of small batched matmuls. PyTorch splits each op
 over its OpenMP threads, and for ops of a few thousand elements the synchronisation costs
-more than the arithmetic: on a 2-core machine a (2, 150, 5) @ (2, 5, 16) matmul took 2.7 ms
-with 2 threads under load and 0.02 ms with one. Below a size threshold the engine therefore
-runs with one thread, and restores the caller's setting afterwards. The threshold is high:
-the conv model on 8x8 digits (200 rows x 4 samples x 1024 activations per step) trained 5x
-faster with one thread than with two on the same machine, with identical results.
+more than the arithmetic. Below a size threshold the engine therefore runs with one thread,
+and restores the caller's setting afterwards; the results are the same either way. The
+measurements behind the threshold are in ``benchmarks/results/engines.md``.
 """
 
 from __future__ import annotations
