@@ -18,14 +18,21 @@ otherwise) this measures, in one process and side by side:
   a ``lax.scan`` Euler loop (batched ``einsum``) inside ``value_and_grad`` and an
   ``optax.adam`` update. torch: a Python loop of Euler steps with ``baddbmm``, then
   ``backward()`` and ``torch.optim.Adam.step()``. Before timing, each floor's loss is checked
-  against the engine's loss on the same parameters and increments (same computation).
+  against the engine's (``Engine.loss_and_gradients``, the protocol's diagnostics) on the same
+parameters, rows and Brownian increments: the same loss and gradients, so the same computation.
+
+Why ``Engine.fit`` is timed, not ``Engine.loss_and_gradients``: a fit over a fixed number of
+epochs is what a user pays for, and its steps run as the engine runs them (JAX: one compiled
+epoch); one ``loss_and_gradients`` call per step would add a Python round trip, NumPy
+conversions and no optimiser update, which the floor does not have.
 
 Torch intra-op threads: ``--torch-threads`` (default 1) is set before anything runs, for the
-engine and the floor alike; the engine's own rule (``engines/torch/threads.py``) only ever
-lowers it to one thread for small problems, and the floor runs under the same rule. On a
-small shared machine one thread is also the fastest: with two OpenMP threads on 2 busy cores
-the base configuration's step took 13x longer. XLA likewise runs single-threaded by default
-(``--xla-threads 0`` keeps its thread pool), for both engine and floor.
+engine and the floor alike; the engine's own rule only ever lowers the count, to one thread
+for small problems, so with the default both run on one thread (``--torch-threads 0`` leaves
+torch's default to both, and the engine may then still lower its own). On a small shared
+machine one thread is also the fastest: OpenMP threads spin-wait for each other on busy
+cores. XLA likewise runs single-threaded by default (``--xla-threads 0`` keeps its thread
+pool), for both engine and floor.
 
 Every time is the minimum over ``--repeats`` timed calls (engine and floor interleaved), as
 CPU time of the process (``time.process_time``; with single-threaded torch and XLA, the
@@ -55,13 +62,12 @@ from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):  # ``python benchmarks/engines.py``
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from benchmarks import _common as C
-else:
-    from . import _common as C
+from skbnnsde.engines import get_engine
+from skbnnsde.engines.noise import sample_noise, scale_noise
+from skbnnsde.engines.params import init_params
+from skbnnsde.engines.specs import ModelSpec, TrainSpec
 
-from skbnnsde.engines.base import ModelSpec, TrainSpec, init_params  # noqa: E402
+from . import _common as C
 
 BASE = {"batch": 128, "width": 64, "n_steps": 20, "n_mc_samples": 8}
 SWEEPS = {
@@ -73,28 +79,18 @@ SWEEPS = {
 TARGETS = {"jax": 1.3, "torch": 2.0}
 
 NOTES = """
-Where the difference goes (separate measurements, same machine, CPU time per step at the base
-configuration):
+Where the difference goes (the measured figures are in the tables above):
 
-- JAX: the engine's compiled epoch run with the increments given instead of sampled costs what
-  a floor with given increments costs (23.2 vs 24.4 ms, 2026-11-23 under load). Drawing them
-  in the step (threefry normals, `n_mc_samples * n_steps * n_weights` per step) costs
-  2.5-3 ms; until 2026-11-30 the floor read pre-sampled increments and so left that work out
-  (ratio 1.2-1.36 then). Both now draw in the step, as any training loop of this model must;
-  four runs on 2026-11-30 gave base ratios 1.10-1.21. What remains is the engine's padded
-  minibatch mask, the per-step learning-rate and KL-factor inputs and the vmap over samples
-  (the floor batches them by hand). `fit` adds nothing measurable over calling the compiled
-  epoch directly (27.0 vs 27.2 ms), and the epoch compiles once per model: later fits and
-  epochs reuse it.
-- torch: STL used to evaluate the drift network a second time with live parameters over the
-  whole path (and back-propagate through it), although the solver had already integrated
-  `0.5 ||u||^2` as the state `kl`; reusing that state (`solve.stl_kl(..., kl=...)`) brought the
-  base step from 55.6 to 43.3 ms against a floor of ~37-45 ms (under load). The rest is
-  torchsde's per-step dispatch, the joint flat state (concatenation and split every step) and
-  the linear interpolation torchsde applies at every output time of the full path.
-- Threads: with torch's default of 2 intra-op threads on the 2 busy cores the base step (its
-  largest activation, 128 x 8 x 64 = 65536 elements, sits just at the engine's single-thread
-  threshold `threads.SINGLE_THREAD_ELEMENTS`) took 8.4 s instead of 0.65 s (wall, under load).
+- JAX: engine and floor both draw the Brownian increments inside the compiled step, as any
+  training loop of this model must. The engine adds its padded minibatch mask, the per-step
+  learning-rate and KL-factor inputs, and a vmap over the paths where the floor batches them
+  by hand. `fit` compiles its epoch once per model: later fits and epochs reuse it.
+- torch: the engine integrates with torchsde, which dispatches every step from Python through
+  its SDE object, holds the hidden state, the weights and the KL in one flat state
+  (concatenated and split every step) and interpolates at every output time of the path that
+  sticking the landing needs; the floor is a bare loop of tensor operations.
+- Threads: with several OpenMP threads on busy cores, the spin-waiting threads can cost far
+  more than the arithmetic of these small per-step operations; hence one thread by default.
 """
 N_FEATURES = 8
 LEARNING_RATE = 1e-3
@@ -140,18 +136,44 @@ def best_of(fns, repeats):
 # ---- the engines through the public protocol ----------------------------------------------
 
 
+def make_train(cfg, epochs) -> TrainSpec:
+    """Adam for ``epochs`` full epochs of minibatches of ``B`` rows, ``S`` paths per step."""
+    return TrainSpec(
+        learning_rate=LEARNING_RATE, batch_size=int(cfg["batch"]), max_iter=epochs,
+        n_mc_samples=int(cfg["n_mc_samples"]), n_iter_no_change=10**9, tol=0.0,
+    )
+
+
+def check_floor(name, cfg, floor_loss_and_gradients, X, y):
+    """AssertionError unless the floor computes the engine's loss and gradients.
+
+    Both get the initial parameters, the first minibatch and the same Brownian increments
+    (``S`` paths of ``noise.sample_noise``); the engine's side is the protocol's
+    ``loss_and_gradients``, the floor's ``floor_loss_and_gradients(params, x, y, dW)``.
+    """
+    spec = make_spec(cfg)
+    B, S = int(cfg["batch"]), int(cfg["n_mc_samples"])
+    params = init_params(spec, 0)
+    noise = sample_noise(spec, S, seed=3)
+    theirs, their_grads = get_engine(name).loss_and_gradients(
+        spec, make_train(cfg, 1), params, X[:B], y[:B], noise, n_train=X.shape[0], kl_factor=1.0)
+    dW = scale_noise(spec, noise)["dW"].astype(np.float32)
+    ours, our_grads = floor_loss_and_gradients(params, X[:B], y[:B], dW)
+    if not math.isclose(ours, theirs, rel_tol=1e-4, abs_tol=1e-4):
+        raise AssertionError(f"{name} floor loss {ours} != engine loss {theirs} for {cfg}")
+    for key, g in their_grads.items():
+        error = np.linalg.norm(np.ravel(our_grads[key]) - np.ravel(g))
+        if error > 1e-3 * max(np.linalg.norm(g), 1e-3):
+            raise AssertionError(f"{name} floor gradient of {key} differs from the engine's by {error:.3g} for {cfg}")
+
+
 def engine_runner(name, cfg, *, n_batches, epochs):
     """A function running ``Engine.fit`` for ``epochs * n_batches`` Adam steps (after a warm-up fit)."""
-    from skbnnsde.engines import get_engine
-
     engine = get_engine(name)
     spec = make_spec(cfg)
     X, y = make_data(cfg, n_batches)
     params = init_params(spec, 0)
-    train = TrainSpec(
-        learning_rate=LEARNING_RATE, batch_size=int(cfg["batch"]), max_iter=epochs,
-        n_mc_samples=int(cfg["n_mc_samples"]), n_iter_no_change=10**9, tol=0.0,
-    )
+    train = make_train(cfg, epochs)
 
     def run():
         engine.fit(spec, train, params, X, y, seed=0)
@@ -166,7 +188,7 @@ def engine_runner(name, cfg, *, n_batches, epochs):
 def jax_floor(cfg, *, n_batches, epochs, check=True):
     """A function running the hand-written JAX loop for ``epochs * n_batches`` steps (compiled).
 
-    Before returning, checks the floor's loss against the engine's on the same increments.
+    Before returning, checks the floor's loss and gradients against the engine's (:func:`check_floor`).
     """
     import jax
     import jax.numpy as jnp
@@ -239,16 +261,12 @@ def jax_floor(cfg, *, n_batches, epochs, check=True):
     Xb = jnp.asarray(X.reshape(n_batches, B, -1))
     yb = jnp.asarray(y.reshape(n_batches, B, -1))
 
-    if check:  # the same computation as the engine: compare the losses on the same increments
-        from skbnnsde.engines.jax.train import minibatch_loss, sample_training_noise
+    if check:
+        def floor_loss_and_gradients(p, x, yy, dW):
+            loss, grads = jax.value_and_grad(loss_fn)({k: jnp.asarray(v) for k, v in p.items()}, x, yy, dW)
+            return float(loss), {k: np.asarray(v) for k, v in grads.items()}
 
-        key = jax.random.PRNGKey(3)
-        dW = sample_training_noise(spec, key, S, jnp.float32)["dW"]
-        mask = jnp.ones(B, jnp.float32)
-        ours = float(loss_fn(params, Xb[0], yb[0], dW))
-        theirs = float(minibatch_loss(spec, S, False, 0.0, params, Xb[0], yb[0], mask, key, 1.0, X.shape[0]))
-        if not math.isclose(ours, theirs, rel_tol=1e-4, abs_tol=1e-4):
-            raise AssertionError(f"JAX floor loss {ours} != engine loss {theirs} for {cfg}")
+        check_floor("jax", cfg, floor_loss_and_gradients, X, y)
 
     def run():
         p, state, key = params, opt.init(params), jax.random.PRNGKey(1)
@@ -266,11 +284,9 @@ def jax_floor(cfg, *, n_batches, epochs, check=True):
 def torch_floor(cfg, *, n_batches, epochs, check=True):
     """A function running the hand-written torch loop for ``epochs * n_batches`` steps (warmed up).
 
-    Before returning, checks the floor's loss against the engine's on the same increments.
+    Before returning, checks the floor's loss and gradients against the engine's (:func:`check_floor`).
     """
     import torch
-
-    from skbnnsde.engines.torch.threads import threads_for
 
     spec = make_spec(cfg)
     S, n, dt, sigma = int(cfg["n_mc_samples"]), spec.n_steps, spec.dt, spec.diffusion
@@ -316,37 +332,28 @@ def torch_floor(cfg, *, n_batches, epochs, check=True):
     p0 = init_params(spec, 0)
     Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
 
-    with threads_for(B * S * spec.activation_size):
-        if check:
-            from skbnnsde.engines.torch.train import elbo_loss, to_tensors
+    if check:
+        def floor_loss_and_gradients(params, x, yy, dW):
+            p = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+            loss = loss_fn(p, torch.as_tensor(x), torch.as_tensor(yy), torch.as_tensor(dW))
+            loss.backward()
+            return float(loss.detach()), {k: v.grad.numpy() for k, v in p.items()}
 
-            p = to_tensors(spec, p0, requires_grad=False)
-            dW = torch.randn((S, n, n_w), generator=torch.Generator().manual_seed(3)) * math.sqrt(dt)
-            with torch.no_grad():
-                ours = float(loss_fn(p, Xt[:B], yt[:B], dW))
-                theirs = float(elbo_loss(spec, p, Xt[:B], yt[:B], {"dW": dW}, kl_factor=1.0,
-                                         n_train=X.shape[0], stl=True))
-            if not math.isclose(ours, theirs, rel_tol=1e-4, abs_tol=1e-4):
-                raise AssertionError(f"torch floor loss {ours} != engine loss {theirs} for {cfg}")
-
-        def run_steps():
-            p = {k: torch.tensor(v, requires_grad=True) for k, v in p0.items()}
-            opt = torch.optim.Adam(list(p.values()), lr=LEARNING_RATE)
-            generator = torch.Generator().manual_seed(1)
-            for _ in range(epochs):
-                for b in range(n_batches):
-                    opt.zero_grad(set_to_none=True)
-                    rows = slice(b * B, (b + 1) * B)
-                    dW = torch.randn((S, n, n_w), generator=generator) * math.sqrt(dt)
-                    loss_fn(p, Xt[rows], yt[rows], dW).backward()
-                    opt.step()
-
-        run_steps()  # warm-up
+        check_floor("torch", cfg, floor_loss_and_gradients, X, y)
 
     def run():
-        with threads_for(B * S * spec.activation_size):
-            run_steps()
+        p = {k: torch.tensor(v, requires_grad=True) for k, v in p0.items()}
+        opt = torch.optim.Adam(list(p.values()), lr=LEARNING_RATE)
+        generator = torch.Generator().manual_seed(1)
+        for _ in range(epochs):
+            for b in range(n_batches):
+                opt.zero_grad(set_to_none=True)
+                rows = slice(b * B, (b + 1) * B)
+                dW = torch.randn((S, n, n_w), generator=generator) * math.sqrt(dt)
+                loss_fn(p, Xt[rows], yt[rows], dW).backward()
+                opt.step()
 
+    run()  # warm-up
     return run
 
 
