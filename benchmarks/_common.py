@@ -1,11 +1,12 @@
 """Helpers shared by the benchmark scripts: machine description, timing, mean ± se, md tables.
 
-Not a public module; the scripts import it as ``benchmarks._common`` (run them from the
-repository root with ``python -m benchmarks.<name>`` or ``python benchmarks/<name>.py``).
+Not a public module; the scripts import it relatively (run them from the repository root
+with ``python -m benchmarks.<name>``).
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import json
 import os
@@ -112,8 +113,8 @@ def header(title, argv, started, notes=(), prog=None):
         "",
         f"- started: {started:%Y-%m-%d %H:%M:%S}; written: {_dt.datetime.now():%Y-%m-%d %H:%M:%S}",
         f"- command: `{cmd}`",
-        f"- machine: {m['platform']}; {m['cpu']}; {m['cpu_count']} CPU cores (load average at start {m['load_at_start']}; "
-        "the cores were shared with other jobs, so times are indicative)",
+        f"- machine: {m['platform']}; {m['cpu']}; {m['cpu_count']} CPU cores (load average at start "
+        f"{m['load_at_start']}; the cores were shared with other jobs, so times are indicative)",
         "- versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"- repository: {_git_rev()}",
     ]
@@ -198,6 +199,27 @@ def check_choices(values, allowed, what):
             raise SystemExit(f"unknown {what} {value!r}; choose from {', '.join(allowed)}")
 
 
+def selected_models(args, allowed):
+    """``--models``, checked against ``allowed``; ``--target-model`` falls back to the first of them."""
+    models = parse_list(args.models)
+    check_choices(models, allowed, "model")
+    if args.target_model not in models:
+        args.target_model = models[0]
+    return models
+
+
+def record_filter(datasets, models, unit):
+    """``(keep, key)``: the records of the chosen sets and models, one per (set, ``unit``, model)."""
+
+    def keep(r):
+        return r["dataset"] in datasets and r["model"] in models
+
+    def key(r):
+        return (r["dataset"], r[unit], r["model"])
+
+    return keep, key
+
+
 def run_caps(models, slow_models, n_runs, n_slow_runs, model_caps):
     """Runs per model: ``n_runs``, ``n_slow_runs`` for the slow ones, then ``'name=N,...'`` overrides."""
     slow = n_slow_runs if n_slow_runs is not None else n_runs
@@ -230,7 +252,8 @@ def resumed_records(args, keep, key):
 
 def add_run_arguments(parser, *, unit, target_model, output):
     """The options both runners take: SDE settings, outputs, merging and resuming runs."""
-    parser.add_argument("--max-iter", type=int, default=None, help="SDE-BNN max_iter (epochs); default: shipped default")
+    parser.add_argument("--max-iter", type=int, default=None,
+                        help="SDE-BNN max_iter (epochs); default: shipped default")
     parser.add_argument("--sde-params", default=None,
                         help='JSON of estimator overrides for every SDE model, e.g. \'{"n_steps": 10}\'')
     parser.add_argument("--model-splits", default=None, help=f"per-model {unit} caps, e.g. 'sde_torch=2'")
@@ -281,3 +304,47 @@ def by_dataset_and_model(records):
     for r in records:
         groups.setdefault((r["dataset"], r["model"]), []).append(r)
     return groups
+
+
+def time_cells(rs):
+    """The last cells of a model's table row: mean fit s, mean predict s and epochs over the records ``rs``."""
+    epochs = f"{np.mean([r['n_iter'] for r in rs]):.0f}" if all("n_iter" in r for r in rs) else "–"
+    return [f"{np.mean([r['fit_s'] for r in rs]):.1f}", f"{np.mean([r['predict_s'] for r in rs]):.2f}", epochs]
+
+
+def total_time(records):
+    """The md line with the total fit + predict time of ``records``."""
+    total = sum(r["fit_s"] + r["predict_s"] for r in records)
+    return f"\nTotal fit + predict time of the rows above: {total / 60:.1f} min.\n"
+
+
+def variant_pairs(records, args, datasets, unit):
+    """``(label, sde_params, dataset, pairs)`` for every run of ``--variants label=file.jsonl``.
+
+    ``pairs``: ``[(variant record, default record), ...]``, the default being the
+    ``--target-model`` row of ``records`` on the same data set and ``unit`` (seed or split).
+    """
+    base = {(r["dataset"], r[unit]): r for r in records if r["model"] == args.target_model}
+    for item in parse_list(args.variants):
+        label, _, path = item.partition("=")
+        recs = read_jsonl(path)
+        if not recs:
+            continue
+        for dataset in datasets:
+            pairs = [(r, base[(dataset, r[unit])]) for r in recs
+                     if r["dataset"] == dataset and (dataset, r[unit]) in base]
+            if pairs:
+                yield label, recs[0].get("sde_params", {}), dataset, pairs
+
+
+def pair_means(pairs, key, fmt=".0f"):
+    """``"default / variant"``: the means of ``key`` over the default and the variant records of ``pairs``."""
+    default = np.mean([b.get(key, 0) for _, b in pairs])
+    variant = np.mean([v.get(key, 0) for v, _ in pairs])
+    return f"{default:{fmt}} / {variant:{fmt}}"
+
+
+def raw_parser(doc):
+    """An argument parser whose description is the first paragraph of ``doc`` (kept as written)."""
+    return argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)

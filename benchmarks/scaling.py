@@ -36,11 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):  # ``python benchmarks/scaling.py``
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from benchmarks import _common as C
-else:
-    from . import _common as C
+from . import _common as C
 
 BASE = {"rows": 1000, "n_steps": 20, "n_mc_samples": 4, "width": 32, "max_iter": 3}
 SWEEPS = {
@@ -145,7 +141,8 @@ def render(records, args, argv, started, engines, sweeps, base, done=False):
         f"base configuration: {json.dumps(base)} (n_features={args.n_features}; every other hyperparameter "
         "at the shipped default, `n_iter_no_change` huge so exactly `max_iter` epochs run, `device='cpu'`)",
         "fit s: second fit in a warm process (compilation excluded; warm-up s is the first, compiling, fit); "
-        "per epoch = fit s / epochs; predict s: second `predict(X_train, return_std=True)` (n_predict_samples=32; the first compiles); "
+        "per epoch = fit s / epochs; predict s: second `predict(X_train, return_std=True)` "
+        "(n_predict_samples=32; the first compiles); "
         "RSS delta: peak RSS of the worker process minus its RSS after the engine import; "
         "tracemalloc: peak Python-visible allocations during the timed fit",
         *getattr(args, "note", []),
@@ -169,7 +166,8 @@ def render(records, args, argv, started, engines, sweeps, base, done=False):
         out.append(f"\n## vs {var}\n\n")
         rows = []
         for e in engines:
-            for r in sorted((r for r in records if r["engine"] == e and r["variable"] == var), key=lambda r: r["value"]):
+            mine = (r for r in records if r["engine"] == e and r["variable"] == var)
+            for r in sorted(mine, key=lambda r: r["value"]):
                 rows.append([e, r["value"], f"{r['fit_s']:.2f}", f"{r['fit_s'] / max(r['epochs'], 1):.3f}",
                              f"{r['warmup_s']:.1f}", f"{r['predict_s']:.3f}", f"{r['rss_delta_mb']:.0f}",
                              f"{r['rss_peak_mb']:.0f}", f"{r['tracemalloc_peak_mb']:.1f}"])
@@ -218,7 +216,7 @@ def _ints(value):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = C.raw_parser(__doc__)
     p.add_argument("--engines", default="jax", help="comma list of engines (jax, torch)")
     p.add_argument("--rows", default=None, help=f"rows sweep (default {SWEEPS['rows']}); 'none' skips")
     p.add_argument("--n-steps", default=None, help=f"n_steps sweep (default {SWEEPS['n_steps']})")

@@ -63,18 +63,13 @@ import argparse
 import itertools
 import math
 import os
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 import numpy as np  # noqa: E402
 
-if __package__ in (None, ""):  # python benchmarks/solvers.py
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks._common import RESULTS_DIR, header, log, md_table, now, parse_list, write_text  # noqa: E402
+from ._common import RESULTS_DIR, header, log, md_table, now, parse_list, write_text  # noqa: E402
 
 IMPLS = ("floor", "jaxsde-bp", "jaxsde-adj", "diffrax", "torchsde")
 FULL = dict(B=(32, 256), D=(16, 4096), N=(20, 100, 1000))

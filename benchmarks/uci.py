@@ -40,20 +40,14 @@ The md file is rewritten after every split, so an interrupted run leaves its res
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):  # ``python benchmarks/uci.py``
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from benchmarks import _common as C
-else:
-    from . import _common as C
+from . import _common as C
 
 from skbnnsde.datasets import load_uci, uci_n_splits
 from skbnnsde.metrics import gaussian_log_likelihood
@@ -234,53 +228,41 @@ def render(records, args, argv, started, datasets, models, n_splits_of, done=Fal
                 continue
             digits = 3 if d in ("wine-quality-red", "energy") else 2
             rows.append([
-                LABELS[m], len(rs), C.fmt_mse([r["rmse"] for r in rs], digits), C.fmt_mse([r["ll"] for r in rs], digits),
-                f"{np.mean([r['fit_s'] for r in rs]):.1f}", f"{np.mean([r['predict_s'] for r in rs]):.2f}",
-                f"{np.mean([r['n_iter'] for r in rs]):.0f}" if all("n_iter" in r for r in rs) else "–",
+                LABELS[m], len(rs),
+                C.fmt_mse([r["rmse"] for r in rs], digits), C.fmt_mse([r["ll"] for r in rs], digits),
+                *C.time_cells(rs),
             ])
         for ref, (rmse, ll) in PUBLISHED.get(d, {}).items():
             rows.append([f"{ref} (published)", 20, f"{rmse:.2f}", f"{ll:.2f}", "–", "–", "–"])
         out.append(C.md_table(["model", "n", "RMSE", "LL", "fit s (mean)", "predict s", "iterations"], rows))
     if getattr(args, "variants", None):
         out.append(render_variants(records, args, datasets))
-    total = sum(r["fit_s"] + r["predict_s"] for r in records)
-    out.append(f"\nTotal fit + predict time of the rows above: {total / 60:.1f} min.\n")
+    out.append(C.total_time(records))
     return "".join(out)
 
 
 def render_variants(records, args, datasets):
     """Settings explored for the defaults: each variant vs the default, on the same (set, split) pairs."""
-    base = {(r["dataset"], r["split"]): r for r in records if r["model"] == args.target_model}
     out = ["\n## Settings explored (SDE-BNN, jax engine) vs the shipped defaults on the same splits\n\n",
            "Each variant is `--sde-params` on top of the shipped defaults; the `default` column is the "
            f"`{args.target_model}` row above restricted to the same splits. Paired differences "
            "(variant − default) with their standard error over the splits.\n\n"]
     rows = []
-    for item in C.parse_list(args.variants):
-        label, _, path = item.partition("=")
-        recs = C.read_jsonl(path)
-        if not recs:
-            continue
-        params = recs[0].get("sde_params", {})
-        for d in datasets:
-            pairs = [(r, base[(d, r["split"])]) for r in recs if r["dataset"] == d and (d, r["split"]) in base]
-            if not pairs:
-                continue
-            rows.append([
-                f"{label}: `{json.dumps(params)}`", SHORT.get(d, d), len(pairs),
-                C.fmt_mse([b["ll"] for _, b in pairs]), C.fmt_mse([v["ll"] for v, _ in pairs]),
-                C.fmt_mse([v["ll"] - b["ll"] for v, b in pairs]),
-                C.fmt_mse([b["rmse"] for _, b in pairs]), C.fmt_mse([v["rmse"] for v, _ in pairs]),
-                f"{np.mean([b['fit_s'] for _, b in pairs]):.0f} / {np.mean([v['fit_s'] for v, _ in pairs]):.0f}",
-                f"{np.mean([b.get('n_iter', 0) for _, b in pairs]):.0f} / {np.mean([v.get('n_iter', 0) for v, _ in pairs]):.0f}",
-            ])
+    for label, params, d, pairs in C.variant_pairs(records, args, datasets, "split"):
+        rows.append([
+            f"{label}: `{json.dumps(params)}`", SHORT.get(d, d), len(pairs),
+            C.fmt_mse([b["ll"] for _, b in pairs]), C.fmt_mse([v["ll"] for v, _ in pairs]),
+            C.fmt_mse([v["ll"] - b["ll"] for v, b in pairs]),
+            C.fmt_mse([b["rmse"] for _, b in pairs]), C.fmt_mse([v["rmse"] for v, _ in pairs]),
+            C.pair_means(pairs, "fit_s"), C.pair_means(pairs, "n_iter"),
+        ])
     out.append(C.md_table(["variant", "set", "n", "LL default", "LL variant", "ΔLL", "RMSE default",
                            "RMSE variant", "fit s (default / variant)", "epochs (default / variant)"], rows))
     return "".join(out)
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = C.raw_parser(__doc__)
     p.add_argument("--data-dir", default=None, help="folder of the UCI sets (default ../shared/data/uci)")
     p.add_argument("--datasets", default=None, help="comma/space list (default: all five, cheapest first)")
     p.add_argument("--splits", type=int, default=20, help="number of splits per set (first N)")
@@ -301,21 +283,13 @@ def main(argv=None):
     from skbnnsde.datasets import uci_dataset_name as _uci_name
 
     datasets = [_uci_name(d) for d in datasets]
-    models = C.parse_list(args.models)
-    C.check_choices(models, ALL_MODELS, "model")
-    if args.target_model not in models:
-        args.target_model = models[0]
+    models = C.selected_models(args, ALL_MODELS)
     sde_params = C.sde_overrides(args)
     caps = C.run_caps(models, SLOW_MODELS, args.splits, args.slow_splits, args.model_splits)
     n_splits_of = {}
     out_path = Path(args.output)
 
-    def keep(r):
-        return r["dataset"] in datasets and r["model"] in models
-
-    def key(r):
-        return (r["dataset"], r["split"], r["model"])
-
+    keep, key = C.record_filter(datasets, models, "split")
     if args.render_from:
         records = C.unique_records(args.render_from, keep, key)
         for d in datasets:

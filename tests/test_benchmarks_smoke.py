@@ -1,7 +1,14 @@
-"""Smoke tests of the benchmark scripts: each runs with the tiniest budget and writes its md."""
+"""The benchmark scripts: each runs as ``python -m benchmarks.NAME`` from the repository root.
+
+* Fast: every script answers ``--help`` when launched that way (no ``sys.path`` edits in them).
+* Slow: each runs in this process with the tiniest budget and writes its md; the package
+  ``benchmarks`` is imported from the repository root, as ``python -m`` does.
+"""
 
 from __future__ import annotations
 
+import importlib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -9,28 +16,40 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-pytestmark = pytest.mark.slow
+BENCHMARKS = sorted(p.stem for p in (REPO / "benchmarks").glob("*.py") if not p.stem.startswith("_"))
 
 
-def _uci_available():
+@pytest.fixture
+def bench(monkeypatch):
+    """``bench("uci")``: the module ``benchmarks.uci``, imported with the repository root on the path."""
+    monkeypatch.syspath_prepend(str(REPO))
+    return lambda name: importlib.import_module(f"benchmarks.{name}")
+
+
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_benchmark_runs_as_a_module_from_the_repository_root(name):
+    proc = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", "--help"], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert proc.stdout.startswith("usage:")
+    assert f"python -m benchmarks.{name}" in (REPO / "benchmarks" / f"{name}.py").read_text()
+
+
+def _uci_available(uci):
+    from skbnnsde.datasets import uci_n_splits
+
     try:
-        from skbnnsde.datasets import uci_n_splits
-
-        from benchmarks.uci import default_data_dir
-
-        return uci_n_splits("yacht", data_dir=default_data_dir()) > 0
+        return uci_n_splits("yacht", data_dir=uci.default_data_dir()) > 0
     except (FileNotFoundError, ValueError):
         return False
 
 
-def test_uci_smoke(tmp_path):
+@pytest.mark.slow
+def test_uci_smoke(tmp_path, bench):
     pytest.importorskip("jax")
-    if not _uci_available():
+    uci = bench("uci")
+    if not _uci_available(uci):
         pytest.skip("UCI data not found")
-    from benchmarks import uci
 
     out = tmp_path / "uci.md"
     raw = tmp_path / "uci.jsonl"
@@ -51,10 +70,10 @@ def test_uci_smoke(tmp_path):
     assert "SDE-BNN (jax)" in out2.read_text()
 
 
-def test_classification_smoke(tmp_path):
+@pytest.mark.slow
+def test_classification_smoke(tmp_path, bench):
     pytest.importorskip("jax")
-    from benchmarks import classification
-
+    classification = bench("classification")
     out = tmp_path / "cls.md"
     records = classification.main([
         "--datasets", "breast_cancer", "--seeds", "1", "--max-iter", "2",
@@ -67,10 +86,10 @@ def test_classification_smoke(tmp_path):
     assert "status: complete" in text and "breast_cancer" in text and "ECE %" in text
 
 
-def test_classification_conv_rows_run_on_images_only(tmp_path):
+@pytest.mark.slow
+def test_classification_conv_rows_run_on_images_only(tmp_path, bench):
     pytest.importorskip("jax")
-    from benchmarks import classification
-
+    classification = bench("classification")
     out = tmp_path / "cls.md"
     records = classification.main([
         "--datasets", "digits,breast_cancer", "--seeds", "1", "--max-iter", "1",
@@ -87,11 +106,11 @@ def test_classification_conv_rows_run_on_images_only(tmp_path):
     assert "**Target on digits** (`logreg`)" in text  # --target-model is checked besides the conv rows
 
 
-def test_classification_augmented_conv_row_trains_on_shifted_copies(tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_classification_augmented_conv_row_trains_on_shifted_copies(tmp_path, bench, monkeypatch):
     pytest.importorskip("jax")
     import skbnnsde.datasets
-    from benchmarks import classification
-
+    classification = bench("classification")
     calls = []
     real = skbnnsde.datasets.shift_images
 
@@ -111,11 +130,11 @@ def test_classification_augmented_conv_row_trains_on_shifted_copies(tmp_path, mo
     assert len(records) == 1 and records[0]["n_iter"] == 1 and 0.0 <= records[0]["accuracy"] <= 1.0
 
 
-def test_scaling_smoke(tmp_path):
+@pytest.mark.slow
+def test_scaling_smoke(tmp_path, bench):
     pytest.importorskip("jax")
     pytest.importorskip("matplotlib")
-    from benchmarks import scaling
-
+    scaling = bench("scaling")
     out = tmp_path / "scaling.md"
     records = scaling.main([
         "--engines", "jax", "--rows", "50,100", "--n-steps", "none", "--n-mc-samples", "none",
@@ -129,12 +148,12 @@ def test_scaling_smoke(tmp_path):
     assert (tmp_path / "scaling.png").is_file()
 
 
-def test_engines_smoke(tmp_path):
+@pytest.mark.slow
+def test_engines_smoke(tmp_path, bench):
     """One timed step per engine: the floors' losses must match the engines' (checked inside)."""
     from skbnnsde.engines import is_installed
 
-    from benchmarks import engines
-
+    engines = bench("engines")
     names = [name for name in ("jax", "torch") if is_installed(name)]
     if not names:
         pytest.skip("no engine installed")
@@ -147,3 +166,20 @@ def test_engines_smoke(tmp_path):
     assert "## Base configuration: engine vs floor" in text
     for name in names:
         assert f"| {name} |" in text
+
+
+@pytest.mark.slow
+def test_stl_variance_smoke(tmp_path, bench):
+    """Both engines' per-path gradients (``Engine.loss_and_gradients``) give the same variances."""
+    from skbnnsde.engines import is_installed
+
+    stl_variance = bench("stl_variance")
+    names = [name for name in ("jax", "torch") if is_installed(name)]
+    if "jax" not in names:
+        pytest.skip("the model is trained with the jax engine")
+    out = tmp_path / "stl.md"
+    stl_variance.main(["--engines", ",".join(names), "--checkpoints", "0,1", "--seeds", "3", "--output", str(out)])
+    rows = [line.split("|")[1:-1] for line in out.read_text().splitlines() if line.startswith("| 1 |")]
+    assert [row[1].strip() for row in rows] == names
+    for row in rows[1:]:  # the same paths in every engine: the same variances, to rounding
+        np.testing.assert_allclose([float(c) for c in row[2:4]], [float(c) for c in rows[0][2:4]], rtol=1e-6)
