@@ -151,4 +151,4 @@ class TorchEngine:
             )
             loss.backward()
         grads = {k: v.grad if v.grad is not None else torch.zeros_like(v) for k, v in p.items()}
-        return float(loss), _numpy(spec, grads)
+        return float(loss.detach()), _numpy(spec, grads)

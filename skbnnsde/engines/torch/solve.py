@@ -17,7 +17,8 @@ Step time. torchsde runs in the step time ``tau = t * n_steps`` with ``dt=1``, s
 same SDE (drift ``F / n_steps``, diffusion ``diffusion / sqrt(n_steps)`` against a standard
 Brownian motion in ``tau``), and every torchsde method is equivariant under the rescaling, so
 the solution is the one on ``[0, 1]`` with ``dt = 1 / n_steps``. ``hidden(t, h, w)`` and
-``f_w`` see ``t`` in ``[0, 1]``: the conversion happens in :class:`_BlockSDE` alone.
+``f_w`` see ``t`` in ``[0, 1]``: :class:`_BlockSDE` converts the drift and the diffusion,
+``_brownian`` the increments, ``_step_times`` the output times; nothing else sees step time.
 
 Noise type. The noise is additive. For the Ito methods the SDE declares
 ``noise_type="additive"`` and gives ``g_prod`` only: torchsde's SRK then takes its SRA1 scheme
@@ -63,7 +64,7 @@ def solver_method(spec: ModelSpec):
 
 
 class _BlockSDE(torch.nn.Module):
-    """The state ``[h, w, kl]`` of one block in step time (see the module docstring).
+    """The state ``[h, w, kl]`` of one block, its drift and diffusion in step time (module docstring).
 
     Parameters
     ----------
@@ -71,18 +72,21 @@ class _BlockSDE(torch.nn.Module):
         The block's ``f_h`` for states of shape ``h_shape`` and weights ``w`` (S, n_w).
     layers : list or None
         ``f_w``'s layers (``model._drift_layers``); None for constant weights.
-    g_row : tensor (1, N)
-        The diffusion of every state component, in step time.
+    y0 : tensor (1, N)
+        The initial state (its dtype and device).
     """
 
-    def __init__(self, spec: ModelSpec, hidden, h_shape, w_shape, layers, g_row, remat):
+    def __init__(self, spec: ModelSpec, hidden, h_shape, w_shape, layers, y0, remat):
         super().__init__()
         self.spec, self.hidden, self.layers = spec, hidden, layers
         self.h_shape, self.w_shape = tuple(h_shape), tuple(w_shape)
         self.sizes = (math.prod(h_shape), math.prod(w_shape), 0 if layers is None else w_shape[0])
         self.sde_type = solver_method(spec)[0]
-        self._g_row = g_row
-        self._w_fixed = g_row.new_zeros(self.sizes[1]) if layers is None else None  # zero drift of constant w
+        self._g_row = y0.new_zeros(y0.shape)  # the diffusion of every component
+        if layers is None:
+            self._w_fixed = y0.new_zeros(self.sizes[1])  # the zero drift of constant weights
+        else:
+            self._g_row[:, self.sizes[0] : self.sizes[0] + self.sizes[1]] = spec.diffusion / math.sqrt(spec.n_steps)
         self.remat = remat
 
     def f(self, tau, y):
@@ -230,12 +234,8 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     lo, hi = h0.numel(), h0.numel() + S * n_w
     kl0 = w_init.new_zeros(S if stochastic else 0)
     y0 = torch.cat([h0.reshape(-1), w_init.reshape(-1), kl0]).unsqueeze(0)
-    g_row = y0.new_zeros(y0.shape)
-    layers = None
-    if stochastic:
-        g_row[:, lo:hi] = spec.diffusion / math.sqrt(spec.n_steps)
-        layers = _drift_layers(spec, bparams)
-    sde = _SDE_CLASSES[solver_method(spec)[0]](spec, hidden, h0.shape, w_init.shape, layers, g_row, remat)
+    layers = _drift_layers(spec, bparams) if stochastic else None
+    sde = _SDE_CLASSES[solver_method(spec)[0]](spec, hidden, h0.shape, w_init.shape, layers, y0, remat)
     drift_params = tuple(v for k, v in bparams.items() if k.startswith("drift."))
     ys = _sdeint(spec, sde, y0, _step_times(spec, full_path, y0.dtype), _brownian(spec, noise, lo, hi, y0),
                  drift_params)
