@@ -1,21 +1,26 @@
-"""Activation functions of ``f_h`` by name (see ``engines.base.ACTIVATIONS``)."""
+"""Activation functions of ``f_h`` by name (the names of ``engines.options.ACTIVATIONS``)."""
 
 import jax
 import jax.numpy as jnp
+
+from ..options import check_choice
+
+
+def _identity(x):
+    return x
+
 
 ACTIVATION_FUNCTIONS = {
     "tanh": jnp.tanh,
     "relu": jax.nn.relu,
     "softplus": jax.nn.softplus,
-    "swish": jax.nn.swish,
+    "swish": jax.nn.swish,  # x * sigmoid(x)
     "sigmoid": jax.nn.sigmoid,
-    "identity": lambda x: x,
+    "identity": _identity,
 }
 
 
-def get_activation(name: str):
+def activation(name: str):
     """The activation called ``name``; ValueError naming the accepted ones otherwise."""
-    try:
-        return ACTIVATION_FUNCTIONS[name]
-    except KeyError:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATION_FUNCTIONS)}, got {name!r}") from None
+    check_choice("activation", name, ACTIVATION_FUNCTIONS)
+    return ACTIVATION_FUNCTIONS[name]

@@ -1,8 +1,8 @@
 """The SDE-BNN's networks as pure functions of JAX arrays (one weight path at a time).
 
-Mirror of ``engines/torch/model.py``; the math is in ``engines/base.py``. Functions take a
-single sample's weights; the engine ``vmap``s them over Monte-Carlo samples, which turns
-every matmul into a batched one. The conv architecture's 3x3 convolutions are written as
+Mirror of ``engines/torch/model.py``; the math is in ``docs/model.md``. Functions take a
+single path's weights; ``solve.solve`` ``vmap``s them over the paths, which turns every
+matmul into a batched one. The conv architecture's 3x3 convolutions are written as
 im2col matmuls for the same reason (see ``_conv3x3``).
 """
 
@@ -10,21 +10,10 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ..base import ModelSpec, border_mask, split_weights
-from .activations import get_activation
-
-
-def unflatten_weights(spec: ModelSpec, w):
-    """Split the flat weight vector ``w`` (last axis) into ``f_h``'s ``[(W_i, b_i), ...]``."""
-    layers, offset = [], 0
-    lead = w.shape[:-1]
-    for (n_in, n_out), (n_b,) in spec.weight_layout:
-        W = w[..., offset : offset + n_in * n_out].reshape(*lead, n_in, n_out)
-        offset += n_in * n_out
-        b = w[..., offset : offset + n_b]
-        offset += n_b
-        layers.append((W, b))
-    return layers
+from ..conv import border_mask
+from ..params import split_weights
+from ..specs import ModelSpec
+from .activations import activation
 
 
 def _concat_time_linear(a, W, b, t):
@@ -32,16 +21,19 @@ def _concat_time_linear(a, W, b, t):
     return a @ W[:-1] + t * W[-1] + b
 
 
-def hidden_drift(spec: ModelSpec, t, h, w):
-    """``f_h(t, h; w)`` for hidden states ``h`` of shape (B, D) and one weight vector ``w``."""
-    act = get_activation(spec.activation)
-    layers = unflatten_weights(spec, w)
-    a = h
+def _network(spec: ModelSpec, layer, layers, t, a):
+    """``f_h``'s layers in turn: ``layer(a, W, b, t)``, with the activation between them."""
+    act = activation(spec.activation)
     for i, (W, b) in enumerate(layers):
-        a = _concat_time_linear(a, W, b, t)
+        a = layer(a, W, b, t)
         if i < len(layers) - 1:
             a = act(a)
     return a
+
+
+def hidden_drift(spec: ModelSpec, t, h, w):
+    """``f_h(t, h; w)`` for hidden states ``h`` of shape (B, D) and one weight vector ``w``."""
+    return _network(spec, _concat_time_linear, split_weights(spec.weight_layout, w), t, h)
 
 
 def weight_drift(spec: ModelSpec, params, t, w):
@@ -118,14 +110,7 @@ def conv_hidden_drift(spec: ModelSpec, layout, t, h, w):
 
     ``layout`` is the block's entry of ``spec.block_weight_layouts``.
     """
-    act = get_activation(spec.activation)
-    layers = split_weights(layout, w)
-    a = h
-    for i, (W, b) in enumerate(layers):
-        a = _concat_time_conv(a, W, b, t)
-        if i < len(layers) - 1:
-            a = act(a)
-    return a
+    return _network(spec, _concat_time_conv, split_weights(layout, w), t, h)
 
 
 def conv_initial_state(spec: ModelSpec, x):
