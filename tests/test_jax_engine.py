@@ -1,4 +1,4 @@
-"""JAX engine specifics: padded row sizes and prediction chunks."""
+"""JAX engine specifics: padded row sizes, prediction chunks, gradient accumulation."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import pytest
 
 pytest.importorskip("jax", reason="the JAX engine needs jax")
 
-from skbnnsde.engines.base import ModelSpec, init_params  # noqa: E402
 from skbnnsde.engines.jax import engine as engine_module  # noqa: E402
-from skbnnsde.engines.jax.train import ROW_BUCKET, row_bucket  # noqa: E402
+from skbnnsde.engines.jax.train import ROW_BUCKET  # noqa: E402
+from skbnnsde.engines.jax.train import _row_bucket as row_bucket  # noqa: E402
+from skbnnsde.engines.params import init_params  # noqa: E402
+from skbnnsde.engines.specs import ModelSpec, TrainSpec  # noqa: E402
 
 
 def test_row_bucket_pads_by_less_than_a_quarter():
@@ -42,3 +44,20 @@ def test_chunked_predictions_equal_unchunked(monkeypatch):
     monkeypatch.setattr(engine_module, "PREDICT_CHUNK_ELEMENTS", 16 * 3 * spec.activation_size)  # 16 rows
     chunked = engine.predict_samples(spec, params, X, n_samples=3, seed=1)
     np.testing.assert_allclose(chunked, full, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("posterior", ["sde", "meanfield"])
+def test_grad_accumulation_gives_the_same_fit(posterior):
+    # every part of a step sees the step's weight paths, so the summed gradients are the batch's
+    spec = ModelSpec(n_features=2, n_outputs=1, hidden_layer_sizes=(8,), weight_drift_sizes=(4,), n_steps=4,
+                     posterior=posterior, dtype="float64")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    y = np.sin(X[:, :1]) + 0.1 * rng.normal(size=(30, 1))
+    engine = engine_module.JaxEngine()
+    trains = [TrainSpec(max_iter=5, batch_size=16, grad_accumulation=k) for k in (1, 2)]
+    fits = [engine.fit(spec, train, init_params(spec, 0), X, y, seed=1) for train in trains]
+    (p1, r1), (p2, r2) = fits
+    np.testing.assert_allclose(r2.loss_curve, r1.loss_curve, rtol=1e-10)
+    for k in p1:
+        np.testing.assert_allclose(p2[k], p1[k], rtol=1e-9, atol=1e-12, err_msg=k)

@@ -1,5 +1,10 @@
-"""The JAX engine: the SDE-BNN on ``jaxsde`` (imported only when asked for)."""
+"""The JAX engine: the SDE-BNN on ``jaxsde`` (imported only when asked for).
 
-from .engine import JaxEngine, forward_from_noise
+Modules mirror ``engines/torch``: ``activations``, ``likelihoods``, ``model`` (drifts and
+read-out of one weight path), ``solve`` (weight paths through ``jaxsde``), ``train`` (losses,
+the jitted epoch, the fit) and ``engine`` (:class:`JaxEngine`).
+"""
 
-__all__ = ["JaxEngine", "forward_from_noise"]
+from .engine import JaxEngine
+
+__all__ = ["JaxEngine"]

@@ -1,152 +1,66 @@
-"""Training of the JAX engine: losses, one jitted epoch, and the epoch loop.
+"""Training of the JAX engine: the noise of a step, the losses, one jitted epoch, the fit.
 
 Mirror of ``engines/torch/train.py``. An epoch is one jitted ``lax.scan`` over padded
-minibatches (a mask weights the padding out). Compiled functions are cached at module
-level on the ``ModelSpec`` and the few ``TrainSpec`` fields that change the computation,
-and minibatches are padded to a multiple of 8 rows, so cross-validation folds and grid
-search points reuse them instead of recompiling. Learning rate, KL factor and the number
-of training rows are traced arguments for the same reason.
+minibatches (a mask weights the padding out); epochs, early stopping, the callback and the
+result are ``training.run_epochs``'s. The optimiser is optax's Adam direction followed by a
+learning rate injected as a traced hyperparameter, fed every step's rate from
+``training.learning_rates``.
+
+Compiled functions are cached at module level on the ``ModelSpec`` and the few ``TrainSpec``
+fields that change the computation, and minibatches are padded to a few row counts
+(:func:`_row_bucket`), so cross-validation folds and grid-search points reuse them instead of
+recompiling. Learning rates, KL factor and the number of training rows are traced inputs for
+the same reason.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..base import (
-    FitResult,
-    ModelSpec,
-    TrainingDivergedError,
-    TrainSpec,
-    batches,
-    divergence_message,
-    stopper_for,
-)
-from .likelihoods import beta_nll_weights, log_likelihood
-from .sde import solve
+from ..noise import noise_shapes, scale_noise, validation_noise
+from ..specs import ModelSpec, TrainSpec
+from ..training import learning_rates, run_epochs
+from .likelihoods import _row_mean, beta_nll_weights, log_likelihood
+from .solve import solve
 
 #: minibatches are padded up to a multiple of this many rows (fewer distinct shapes)
 ROW_BUCKET = 8
 
 
-def sample_training_noise(spec: ModelSpec, key, n_samples: int, dtype):
-    """Brownian increments (and Lévy areas / mean-field noise) for ``n_samples`` paths."""
-    noise = {}
-    if spec.posterior == "sde":
-        k1, k2 = jax.random.split(key)
-        shape = (n_samples, spec.n_steps, spec.n_weights)
-        noise["dW"] = jax.random.normal(k1, shape, dtype) * math.sqrt(spec.dt)
-        if spec.solver == "srk":
-            noise["H"] = jax.random.normal(k2, shape, dtype) * math.sqrt(spec.dt / 12.0)
-    elif spec.posterior == "meanfield":
-        noise["eps"] = jax.random.normal(key, (n_samples, spec.n_weights), dtype)
-    return noise
+# ---- arrays -----------------------------------------------------------------------------
 
 
-def _noise_axes(noise):
-    return {k: 0 for k in noise}
+def _to_jax(spec: ModelSpec, arrays: dict) -> dict:
+    """A dict of arrays (parameters, noise) as JAX arrays of ``spec.dtype``."""
+    return {k: jnp.asarray(v, dtype=spec.dtype) for k, v in arrays.items()}
 
 
-def path_outputs(spec: ModelSpec, params, x, noise, *, stl=False, remat=False):
-    """Read-out values (S, B, n_outputs) and KL (S,) for the paths described by ``noise``."""
-    if not noise:  # point posterior: one deterministic path, broadcast by the caller
-        out, kl, _ = solve(spec, params, x, {}, stl=False, remat=remat)
-        return out[None], kl[None]
-
-    def one(n):
-        out, kl, _ = solve(spec, params, x, n, stl=stl, remat=remat)
-        return out, kl
-
-    return jax.vmap(one)(noise)
+def _rows(spec: ModelSpec, X) -> np.ndarray:
+    """Input rows as a contiguous NumPy array of ``spec.dtype``."""
+    return np.ascontiguousarray(X, dtype=np.dtype(spec.dtype))
 
 
-def minibatch_loss(spec: ModelSpec, n_mc_samples: int, remat: bool, beta: float, params, x, y, mask, key, kl_factor,
-                   n_train):
-    """Negative ELBO per row of one (masked) minibatch, averaged over weight paths (``beta``: the β-NLL)."""
-    noise = sample_training_noise(spec, key, n_mc_samples, x.dtype)
-    out, kl = path_outputs(spec, params, x, noise, stl=spec.stl and spec.posterior == "sde", remat=remat)
-    weighted = bool(beta) and spec.heteroscedastic
-
-    def path_ll(o):
-        weights = beta_nll_weights(spec, o, beta, mask) if weighted else None
-        return log_likelihood(spec, params, o, y, weights=weights)
-
-    ll = jax.vmap(path_ll)(out)  # (S, B)
-    data_term = jnp.sum(ll * mask, axis=1) / jnp.maximum(jnp.sum(mask), 1.0)
-    return -jnp.mean(data_term) + kl_factor * jnp.mean(kl) / n_train
+def _targets(spec: ModelSpec, y) -> np.ndarray:
+    """Targets as NumPy: int32 class indices (n,) or floats of ``spec.dtype``."""
+    return np.ascontiguousarray(y, dtype=np.int32 if spec.task == "classification" else np.dtype(spec.dtype))
 
 
-def predictive_nll(spec: ModelSpec, params, x, y, mask, noise):
-    """``- mean_rows log mean_s p(y | o_s)`` over the rows with ``mask`` 1."""
-    out, _ = path_outputs(spec, params, x, noise)
-    ll = jax.vmap(lambda o: log_likelihood(spec, params, o, y))(out)  # (S, B)
-    lp = jax.scipy.special.logsumexp(ll, axis=0) - jnp.log(ll.shape[0])
-    return -jnp.sum(lp * mask) / jnp.maximum(jnp.sum(mask), 1.0)
-
-
-@functools.lru_cache(maxsize=64)
-def compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, remat: bool, beta: float = 0.0):
-    """The jitted epoch for a model and Monte-Carlo/accumulation/remat/β-NLL setting (cached)."""
-    adam = optax.scale_by_adam()
-
-    def grads_of(params, x, y, mask, key, kl_factor, n_train):
-        loss_fn = functools.partial(minibatch_loss, spec, n_mc_samples, remat, beta)
-        if grad_accumulation == 1:
-            return jax.value_and_grad(loss_fn)(params, x, y, mask, key, kl_factor, n_train)
-        parts = grad_accumulation
-        xs = x.reshape(parts, -1, *x.shape[1:])
-        ys = y.reshape(parts, -1, *y.shape[1:])
-        ms = mask.reshape(parts, -1)
-        keys = jax.random.split(key, parts)
-        weights = ms.sum(axis=1) / jnp.maximum(mask.sum(), 1.0)
-
-        def body(acc, inp):
-            xp, yp, mp, kp, wp = inp
-            loss, g = jax.value_and_grad(loss_fn)(params, xp, yp, mp, kp, kl_factor, n_train)
-            return jax.tree_util.tree_map(lambda a, b: a + wp * b, acc, (loss, g)), None
-
-        zero = (jnp.zeros((), x.dtype), jax.tree_util.tree_map(jnp.zeros_like, params))
-        (loss, g), _ = jax.lax.scan(body, zero, (xs, ys, ms, keys, weights))
-        return loss, g
-
-    def epoch(params, opt_state, key, Xb, yb, mb, lrs, kl_factor, n_train):
-        def step(carry, inp):
-            params, opt_state, key = carry
-            x, y, mask, lr = inp
-            key, sub = jax.random.split(key)
-            loss, g = grads_of(params, x, y, mask, sub, kl_factor, n_train)
-            updates, opt_state = adam.update(g, opt_state, params)
-            params = jax.tree_util.tree_map(lambda p, u: p - lr * u, params, updates)
-            return (params, opt_state, key), loss
-
-        (params, opt_state, key), losses = jax.lax.scan(step, (params, opt_state, key), (Xb, yb, mb, lrs))
-        return params, opt_state, key, losses
-
-    return jax.jit(epoch), adam
-
-
-@functools.lru_cache(maxsize=64)
-def compiled_validation(spec: ModelSpec):
-    """The jitted predictive NLL (cached per model)."""
-    return jax.jit(functools.partial(predictive_nll, spec))
-
-
-def row_bucket(n: int, multiple: int = ROW_BUCKET) -> int:
+def _row_bucket(n: int, multiple: int = ROW_BUCKET) -> int:
     """The padded size of ``n`` rows: a multiple of ``multiple``, at most four sizes per doubling.
 
     For ``n`` in ``[2^k, 2^(k+1))`` the size is a multiple of ``2^(k-2)``, so padding adds
     less than a quarter and data sets of any size share a handful of compiled shapes (every
-    new shape costs a compilation of about half a second).
+    new shape is a new compilation).
 
     Examples
     --------
-    >>> [row_bucket(n) for n in (1, 8, 9, 30, 45, 100, 1000)]
+    >>> [_row_bucket(n) for n in (1, 8, 9, 30, 45, 100, 1000)]
     [8, 8, 16, 32, 48, 112, 1024]
     """
     n = max(int(n), 1)
@@ -158,112 +72,192 @@ def row_bucket(n: int, multiple: int = ROW_BUCKET) -> int:
 def _pad_rows(n: int, batch_size: int, grad_accumulation: int) -> int:
     """Padded minibatch rows: bucketed when one batch holds all rows, else a multiple of 8.
 
-    Full-batch fits (small data, the folds of a search) get :func:`row_bucket`'s few
+    Full-batch fits (small data, the folds of a search) get :func:`_row_bucket`'s few
     shapes; with several minibatches every epoch already has the one shape ``batch_size``.
     """
     multiple = ROW_BUCKET * grad_accumulation
     if batch_size >= n:
-        return row_bucket(n, multiple)
+        return _row_bucket(n, multiple)
     return int(math.ceil(batch_size / multiple) * multiple)
 
 
-def epoch_arrays(X, y, index_batches, padded: int):
+def _epoch_arrays(X, y, index_batches, padded: int):
     """Stack the minibatches of one epoch into padded arrays and their row mask."""
-    n_b = len(index_batches)
-    idx = np.zeros((n_b, padded), dtype=np.int64)
-    mask = np.zeros((n_b, padded), dtype=X.dtype)
+    idx = np.zeros((len(index_batches), padded), dtype=np.int64)
+    mask = np.zeros((len(index_batches), padded), dtype=X.dtype)
     for i, b in enumerate(index_batches):
         idx[i, : len(b)] = b
         mask[i, : len(b)] = 1
     return X[idx], y[idx], mask
 
 
-def learning_rates(train: TrainSpec, epoch: int, n_batches: int, dtype) -> np.ndarray:
-    """Per-step learning rates of one epoch (constant or cosine over all steps)."""
-    steps = epoch * n_batches + np.arange(n_batches)
-    if train.lr_schedule == "cosine":
-        total = max(1, train.max_iter * n_batches)
-        lrs = train.learning_rate * 0.5 * (1.0 + np.cos(np.pi * np.minimum(steps, total) / total))
-    else:
-        lrs = np.full(n_batches, train.learning_rate)
-    return lrs.astype(dtype)
+# ---- noise and losses -------------------------------------------------------------------
 
 
-def _padded_validation(X_val, y_val):
-    """The validation rows as one batch padded to :func:`row_bucket`'s size, with their mask."""
-    Xb, yb, mb = epoch_arrays(X_val, y_val, [np.arange(len(X_val))], row_bucket(len(X_val)))
-    return Xb[0], yb[0], mb[0]
+def sample_training_noise(spec: ModelSpec, rng, n_samples: int) -> dict:
+    """Fresh scaled noise for ``n_samples`` paths from the PRNG key ``rng`` (see ``solve.solve``).
+
+    The standard normals of ``noise.noise_shapes`` through ``noise.scale_noise``: for
+    ``posterior="sde"`` ``z`` from the first key of ``split(rng)`` and ``z_levy`` from the
+    second; for ``"meanfield"`` ``eps`` from ``rng`` itself; nothing for ``"point"``.
+    """
+    shapes = noise_shapes(spec, n_samples)
+    keys = jax.random.split(rng) if spec.posterior == "sde" else [rng]
+    draws = {name: jax.random.normal(k, shape, spec.dtype) for (name, shape), k in zip(shapes.items(), keys)}
+    return scale_noise(spec, draws)
 
 
-def fit_loop(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed, callback, validation_data, validation_noise):
-    """Run the epochs; returns ``(params, FitResult)`` (params as JAX arrays)."""
+def minibatch_loss(spec: ModelSpec, params, x, y, noise, *, kl_factor, n_train, mask=None, beta=0.0,
+                   stl=False, remat=False):
+    """The negative ELBO per row of one minibatch: a scalar.
+
+    ``- mean_s mean_rows log p(y | o_s) + kl_factor * mean_s KL_s / n_train`` over the paths
+    of ``noise`` (scaled, leading axis S; see ``solve.solve``), the rows where ``mask`` is 1
+    if given. ``beta`` weights a heteroscedastic likelihood's terms (the β-NLL); ``stl`` adds
+    the sticking-the-landing term to the KL; ``remat`` recomputes the solver's steps in the
+    backward pass.
+    """
+    out, kl, _ = solve(spec, params, x, noise, stl=stl, remat=remat)
+    weighted = bool(beta) and spec.heteroscedastic
+
+    def path_ll(o):
+        weights = beta_nll_weights(spec, o, beta, mask) if weighted else None
+        return log_likelihood(spec, params, o, y, weights=weights)
+
+    ll = jax.vmap(path_ll)(out)  # (S, B)
+    return -jnp.mean(_row_mean(ll, mask, axis=1)) + kl_factor * jnp.mean(kl) / n_train
+
+
+def predictive_nll(spec: ModelSpec, params, x, y, noise, *, mask=None):
+    """The validation loss ``- mean_rows log mean_s p(y | o_s)`` (the rows where ``mask`` is 1 if given)."""
+    out, _, _ = solve(spec, params, x, noise)
+    ll = jax.vmap(lambda o: log_likelihood(spec, params, o, y))(out)  # (S, B)
+    lp = jax.scipy.special.logsumexp(ll, axis=0) - jnp.log(ll.shape[0])
+    return -_row_mean(lp, mask, axis=0)
+
+
+# ---- compiled functions -----------------------------------------------------------------
+
+
+def _loss_and_grad(spec: ModelSpec, beta: float, remat: bool):
+    """:func:`minibatch_loss` as a training step computes it (``stl`` of ``spec``), with its gradient.
+
+    A function ``(params, x, y, noise, *, kl_factor, n_train, mask=None) -> (loss, grads)``.
+    """
+    return jax.value_and_grad(functools.partial(minibatch_loss, spec, beta=beta, stl=spec.stl, remat=remat))
+
+
+def _optimizer():
+    """Adam's direction, then the learning rate as an injected (traced) hyperparameter."""
+    return optax.chain(
+        optax.scale_by_adam(),
+        optax.inject_hyperparams(optax.scale_by_learning_rate)(learning_rate=0.0),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, remat: bool,
+                    beta: float = 0.0):
+    """The jitted epoch and its optimiser for a model and the training settings that change it (cached).
+
+    Every step draws its paths once (:func:`sample_training_noise`); with
+    ``grad_accumulation`` parts, every part uses them, and the parts' gradients are summed
+    with weights ``rows of the part / rows of the batch``, which is the whole batch's gradient.
+    """
+    optimizer = _optimizer()
+    loss_and_grad = _loss_and_grad(spec, beta, remat)
+
+    def grads_of(params, x, y, mask, noise, kl_factor, n_train):
+        if grad_accumulation == 1:
+            return loss_and_grad(params, x, y, noise, kl_factor=kl_factor, n_train=n_train, mask=mask)
+        parts = grad_accumulation
+        xs = x.reshape(parts, -1, *x.shape[1:])
+        ys = y.reshape(parts, -1, *y.shape[1:])
+        ms = mask.reshape(parts, -1)
+        weights = ms.sum(axis=1) / jnp.maximum(mask.sum(), 1.0)
+
+        def body(acc, inp):
+            xp, yp, mp, wp = inp
+            loss, g = loss_and_grad(params, xp, yp, noise, kl_factor=kl_factor, n_train=n_train, mask=mp)
+            return jax.tree_util.tree_map(lambda a, b: a + wp * b, acc, (loss, g)), None
+
+        zero = (jnp.zeros((), x.dtype), jax.tree_util.tree_map(jnp.zeros_like, params))
+        (loss, g), _ = jax.lax.scan(body, zero, (xs, ys, ms, weights))
+        return loss, g
+
+    def epoch(params, opt_state, key, Xb, yb, mb, lrs, kl_factor, n_train):
+        def step(carry, inp):
+            params, opt_state, key = carry
+            x, y, mask, lr = inp
+            key, sub = jax.random.split(key)
+            noise = sample_training_noise(spec, sub, n_mc_samples)
+            loss, g = grads_of(params, x, y, mask, noise, kl_factor, n_train)
+            opt_state = optax.tree_utils.tree_set(opt_state, learning_rate=lr)
+            updates, opt_state = optimizer.update(g, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state, key), loss
+
+        (params, opt_state, key), losses = jax.lax.scan(step, (params, opt_state, key), (Xb, yb, mb, lrs))
+        return params, opt_state, key, losses
+
+    return jax.jit(epoch), optimizer
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_validation(spec: ModelSpec):
+    """The jitted :func:`predictive_nll` (cached per model)."""
+    return jax.jit(functools.partial(predictive_nll, spec))
+
+
+# ---- the fit ----------------------------------------------------------------------------
+
+
+def _validation_loss(spec: ModelSpec, train: TrainSpec, validation_data, seed: int):
+    """The validation loss as a function of the parameters.
+
+    :func:`predictive_nll` on the validation rows (padded to :func:`_row_bucket`'s size) and
+    the paths of ``noise.validation_noise``, the same every epoch.
+    """
+    Xv, yv = _rows(spec, validation_data[0]), _targets(spec, validation_data[1])
+    Xv, yv, mv = (a[0] for a in _epoch_arrays(Xv, yv, [np.arange(len(Xv))], _row_bucket(len(Xv))))
+    noise = _to_jax(spec, scale_noise(spec, validation_noise(spec, train.n_mc_samples, seed)))
+    fn = _compiled_validation(spec)
+    return lambda params: float(fn(params, Xv, yv, noise, mask=mv))
+
+
+def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=None, validation_data=None):
+    """Train from ``params`` (NumPy); returns ``(params as JAX arrays, FitResult)``.
+
+    Call it inside the engine's scoped precision and device (``JaxEngine.fit`` does).
+    Randomness: the minibatch order from ``training.run_epochs`` (seeded with ``seed``), the
+    training paths from ``jax.random.PRNGKey(seed)`` (a fresh key every step), the validation
+    paths from ``noise.validation_noise``, the same every epoch. So the same seed gives the
+    same fit, and ``grad_accumulation`` changes the memory used, not the result (up to
+    floating-point rounding; for ``likelihood="heteroscedastic"`` the β-NLL weights are
+    normalised within each part).
+    """
+    dtype = np.dtype(spec.dtype)
+    X, y = _rows(spec, X), _targets(spec, y)
     n = X.shape[0]
-    batch_size = train.batch_size_for(n)
-    padded = _pad_rows(n, batch_size, train.grad_accumulation)
-    epoch_fn, adam = compiled_epoch(
+    padded = _pad_rows(n, train.batch_size_for(n), train.grad_accumulation)
+    epoch_fn, optimizer = _compiled_epoch(
         spec, train.n_mc_samples, train.grad_accumulation, train.remat, float(train.heteroscedastic_beta)
     )
-    opt_state = adam.init(params)
+    p = _to_jax(spec, params)
+    opt_state = optimizer.init(p)
     key = jax.random.PRNGKey(seed)
-    rng = np.random.default_rng(seed)
-    dtype = np.dtype(spec.dtype)
+    n_train = np.asarray(n, dtype)
 
-    validate = None
-    if validation_data is not None:
-        X_val, y_val, m_val = _padded_validation(*validation_data)
-        val_fn = compiled_validation(spec)
+    def run_epoch(epoch, index_batches, kl_factor):
+        nonlocal p, opt_state, key
+        Xb, yb, mb = _epoch_arrays(X, y, index_batches, padded)
+        lrs = learning_rates(train, epoch, len(index_batches)).astype(dtype)
+        kl_factor = np.asarray(kl_factor, dtype)
+        p, opt_state, key, losses = epoch_fn(p, opt_state, key, Xb, yb, mb, lrs, kl_factor, n_train)
+        counts = mb.sum(axis=1)
+        return float(np.sum(np.asarray(losses) * counts) / counts.sum())
 
-        def validate(p):
-            return float(val_fn(p, X_val, y_val, m_val, validation_noise))
-
-    stopper = stopper_for(train, validation_data is not None)
-    losses, val_scores = [], []
-    best_params, last_good = params, params
-    converged = interrupted = False
-    epoch = -1
-    try:
-        for epoch in range(train.max_iter):
-            index_batches = batches(n, batch_size, rng if train.shuffle else None)
-            Xb, yb, mb = epoch_arrays(X, y, index_batches, padded)
-            lrs = learning_rates(train, epoch, len(index_batches), dtype)
-            kl_factor = np.asarray(train.kl_factor(epoch), dtype)
-            new_params, opt_state, key, batch_losses = epoch_fn(
-                params, opt_state, key, Xb, yb, mb, lrs, kl_factor, np.asarray(n, dtype)
-            )
-            counts = mb.sum(axis=1)
-            loss = float(np.sum(np.asarray(batch_losses) * counts) / counts.sum())
-            if not math.isfinite(loss):
-                raise TrainingDivergedError(divergence_message(epoch, loss))
-            params = last_good = new_params
-            losses.append(loss)
-            val_loss = validate(params) if validate else None
-            if val_loss is not None:
-                if not math.isfinite(val_loss):
-                    raise TrainingDivergedError(divergence_message(epoch, val_loss))
-                val_scores.append(-val_loss)
-            stop = stopper.update(val_loss if validate else loss)
-            if validate and stopper.is_best:
-                best_params = params
-            if callback is not None and callback(epoch, loss, val_loss):
-                break
-            if stop:
-                converged = True
-                break
-    except KeyboardInterrupt:
-        interrupted = True
-        params = last_good
-        warnings.warn(
-            f"training interrupted at epoch {epoch + 1}; keeping the last completed epoch's parameters",
-            RuntimeWarning,
-        )
-    if validate is not None and stopper.best_epoch >= 0:
-        params = best_params
-    result = FitResult(
-        loss_curve=losses,
-        validation_scores=val_scores,
-        n_iter=len(losses),
-        converged=converged,
-        interrupted=interrupted,
-        best_epoch=stopper.best_epoch,
+    validation = None if validation_data is None else _validation_loss(spec, train, validation_data, seed)
+    return run_epochs(
+        train, n, seed=seed, run_epoch=run_epoch, snapshot=lambda: p,
+        validation_loss=None if validation is None else (lambda: validation(p)), callback=callback,
     )
-    return params, result

@@ -1,0 +1,274 @@
+"""The SDE-BNN's weight paths solved with ``jaxsde``: one block, one path, a batch of paths.
+
+The joint state ``(h, w[, kl])`` of a block is integrated by ``jaxsde.sdeint`` on the fixed
+grid of ``spec.n_steps`` steps over ``t`` in ``[0, 1]``, with noise on ``w`` only (additive,
+so Ito and Stratonovich coincide) and the increments injected through
+``jaxsde.GridIncrements``: the engine draws them (from ``jax.random`` when training, from
+NumPy via ``noise.sample_noise`` when predicting) and scales them with
+``noise.scale_noise``, which is what makes the two engines agree for the same seed, and what
+the sticking-the-landing term ``∫ u · dB`` needs. For the constant-weight posteriors
+(``meanfield``, ``point``) the weights have zero drift and zero diffusion, so the same method
+integrates ``h`` as an ODE.
+
+:func:`integrate_block` solves one block for one path; the mlp is one block, the conv
+architecture a sequence of them (:func:`conv_features`, with a squeeze between stages), each
+with its own slice of the noise's last axis. :func:`solve` maps a batch of paths (the
+noise's leading axis) to read-out values with ``jax.vmap``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+import jaxsde
+
+from ..params import block_params, block_slices
+from ..specs import ModelSpec, needs_levy_area
+from .model import (
+    conv_hidden_drift,
+    conv_initial_state,
+    hidden_drift,
+    initial_state,
+    meanfield_kl,
+    prior_drift,
+    readout,
+    squeeze,
+    weight_drift,
+)
+
+#: estimator solver name -> (sde_type, jaxsde method)
+SOLVER_METHODS = {
+    "euler": ("ito", "euler_maruyama"),
+    "milstein": ("ito", "milstein"),
+    "srk": ("ito", "srk"),
+    "euler_heun": ("stratonovich", "euler_heun"),
+    "heun": ("stratonovich", "heun"),
+    "midpoint": ("stratonovich", "midpoint"),
+    "reversible_heun": ("stratonovich", "reversible_heun"),
+}
+
+
+def solver_method(spec: ModelSpec):
+    """``(sde_type, method)`` of jaxsde for ``spec.solver``; ValueError naming the choices."""
+    try:
+        return SOLVER_METHODS[spec.solver]
+    except KeyError:
+        raise ValueError(f"solver must be one of {sorted(SOLVER_METHODS)}, got {spec.solver!r}") from None
+
+
+def _adjoint_mode(spec: ModelSpec) -> str:
+    if not spec.adjoint:
+        return "backprop"
+    return "reversible" if spec.solver == "reversible_heun" else "stochastic"
+
+
+def stl_correction(spec: ModelSpec, bparams, w_path, dW):
+    """The sticking-the-landing term ``∫ u_sg · dB`` along one path (left-point sum).
+
+    ``sum_n u_sg(t_n, w_n) · dW_n`` with the drift parameters under stop-gradient while the
+    path ``w_n`` keeps its gradient. Added to ``0.5 ∫ ||u||² dt`` it leaves the value an
+    unbiased estimate of the KL (the term has mean zero) and turns the gradient into the
+    path-derivative (STL) estimator: the plain gradient plus a zero-mean control variate
+    that cancels its noise as the posterior approaches the prior-weighted optimum.
+
+    Parameters
+    ----------
+    bparams : dict
+        One block's parameters without prefix (``drift.*`` are used).
+    w_path : array (n_steps + 1, n_w)
+        The block's weights at every step.
+    dW : array (n_steps, n_w)
+        The Brownian increments that produced ``w_path``.
+    """
+    frozen = jax.lax.stop_gradient({k: v for k, v in bparams.items() if k.startswith("drift.")})
+    ts = jnp.arange(spec.n_steps, dtype=w_path.dtype) * spec.dt
+    u = jax.vmap(lambda t, w: weight_drift(spec, frozen, t, w))(ts, w_path[:-1]) / spec.diffusion
+    return jnp.sum(u * dW)
+
+
+def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=False, stl=False, remat=False):
+    """Solve one SDE block for one weight path: ``dh = hidden(t, h, w) dt``, ``t`` in ``[0, 1]``.
+
+    Serves the mlp, every conv block and every posterior: ``"sde"`` integrates the weights'
+    SDE and its KL alongside ``h``, ``"meanfield"`` and ``"point"`` hold the weights constant.
+
+    Parameters
+    ----------
+    hidden : callable ``(t, h, w) -> dh``
+        The block's ``f_h`` for states shaped like ``h0`` and one weight vector.
+    h0 : array
+        Initial hidden state (any shape).
+    bparams : dict
+        The block's parameters without prefix (``w0``, ``drift.*``, ``w_logstd``; see
+        ``params.block_params``).
+    noise : dict
+        For this block only, as ``noise.scale_noise`` makes them: ``"dW"`` (n_steps, n_w)
+        Brownian increments (``"sde"``), ``"H"`` their space-time Lévy areas (solvers that
+        ``needs_levy_area``), ``"eps"`` (n_w,) (``"meanfield"``).
+    full_path : bool
+        Also return the weights at every step.
+    stl : bool
+        Add :func:`stl_correction` to the KL (``posterior="sde"`` only; implies the full path).
+    remat : bool
+        Recompute the solver's steps in the backward pass instead of storing them.
+
+    Returns
+    -------
+    h1 : array like ``h0``
+    kl : scalar
+    w_path : (n_steps + 1, n_w), or None unless ``full_path`` or ``stl``
+    """
+    sde_type, method = solver_method(spec)
+    dtype = h0.dtype
+    sigma = spec.diffusion
+    stochastic = spec.posterior == "sde"
+    stl = stl and stochastic
+    full_path = full_path or stl
+
+    if spec.posterior == "meanfield":
+        w_init = bparams["w0"] + jnp.exp(bparams["w_logstd"]) * noise["eps"]
+    else:
+        w_init = bparams["w0"]
+    drift_params = {k: v for k, v in bparams.items() if k.startswith("drift.")}
+
+    def f(y, t, args):
+        h, w = y[0], y[1]
+        dh = hidden(t, h, w)
+        if not stochastic:
+            return (dh, jnp.zeros_like(w))
+        u = weight_drift(spec, args, t, w)
+        return (dh, prior_drift(spec, w) + u, 0.5 * jnp.sum(u**2) / sigma**2)
+
+    def g(y, t, args):
+        w = y[1]
+        if not stochastic:
+            return (None, jnp.zeros_like(w))
+        return (None, jnp.full_like(w, sigma), None)
+
+    n_w = w_init.shape[-1]
+    dW = noise["dW"] if stochastic else jnp.zeros((spec.n_steps, n_w), dtype)
+    H = noise.get("H")
+    if H is None and needs_levy_area(spec):
+        H = jnp.zeros_like(dW)
+    tree = (lambda a: (None, a, None)) if stochastic else (lambda a: (None, a))
+    bm = jaxsde.GridIncrements(tree(dW), None if H is None else tree(H))
+    y0 = (h0, w_init, jnp.zeros((), dtype)) if stochastic else (h0, w_init)
+    if full_path:
+        ts = jnp.linspace(0.0, 1.0, spec.n_steps + 1, dtype=dtype)
+    else:
+        ts = jnp.array([0.0, 1.0], dtype=dtype)
+    ys = jaxsde.sdeint(
+        f,
+        g,
+        y0,
+        ts,
+        None,
+        drift_params,
+        sde_type=sde_type,
+        noise_type="additive",
+        method=method,
+        nsteps=spec.n_steps,
+        adjoint=_adjoint_mode(spec),
+        bm=bm,
+        checkpoint=remat,
+    )
+    h1 = ys[0][-1]
+    w_path = ys[1] if full_path else None
+    if spec.posterior == "meanfield":
+        kl = meanfield_kl(spec, bparams)
+    elif spec.posterior == "point":
+        kl = jnp.zeros((), dtype)
+    else:
+        kl = ys[2][-1]
+        if stl:
+            kl = kl + stl_correction(spec, bparams, w_path, dW)
+    return h1, kl, w_path
+
+
+def conv_features(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, remat=False):
+    """The conv architecture up to the last stage's state, for one weight path.
+
+    Parameters are those of :func:`solve`, for one path (no leading axis on ``noise``).
+
+    Returns
+    -------
+    h : (B, C, H, W) state at the end of the last block
+    kl : scalar, summed over the blocks
+    w_path : (n_steps + 1, n_weights), the blocks' weights concatenated, or None unless ``full_path``
+    """
+    h = conv_initial_state(spec, x)
+    stages = spec.block_stages
+    kl = jnp.zeros((), x.dtype)
+    paths = []
+    for k, (prefix, layout, cols) in enumerate(block_slices(spec)):
+        if k > 0 and stages[k] != stages[k - 1]:
+            h = squeeze(h)
+        h, kl_k, path_k = integrate_block(
+            spec,
+            functools.partial(conv_hidden_drift, spec, layout),
+            h,
+            block_params(params, prefix),
+            {name: v[..., cols] for name, v in noise.items()},
+            full_path=full_path,
+            stl=stl,
+            remat=remat,
+        )
+        kl = kl + kl_k
+        paths.append(path_k)
+    return h, kl, (jnp.concatenate(paths, axis=-1) if full_path else None)
+
+
+def _solve_path(spec: ModelSpec, params, x, noise, *, full_path, stl, remat):
+    """:func:`solve` for one weight path: ``(out (B, k), kl (), w_path or None)``."""
+    if spec.architecture == "conv":
+        h, kl, w_path = conv_features(spec, params, x, noise, full_path=full_path, stl=stl, remat=remat)
+        h = h.reshape(h.shape[0], -1)
+    else:
+        h, kl, w_path = integrate_block(
+            spec,
+            functools.partial(hidden_drift, spec),
+            initial_state(spec, x),
+            params,
+            noise,
+            full_path=full_path,
+            stl=stl,
+            remat=remat,
+        )
+    return readout(params, h), kl, (w_path if full_path else None)
+
+
+def solve(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, remat=False):
+    """Integrate a batch of weight paths for the rows ``x`` (B, n_features) and read out.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    params : dict
+        The parameters as JAX arrays.
+    x : array (B, n_features)
+    noise : dict
+        ``noise.scale_noise`` of S paths' variates, each with the leading axis S: ``"dW"``
+        (S, n_steps, n_weights) Brownian increments (``"sde"``), ``"H"`` their space-time
+        Lévy areas, ``"eps"`` (S, n_weights) (``"meanfield"``); ``{}`` for ``"point"`` (one
+        path, S = 1). For ``architecture="conv"`` the last axis holds the blocks one after
+        the other.
+    full_path : bool
+        Also return the weights at every step.
+    stl : bool
+        Add the sticking-the-landing term to the KL (``posterior="sde"`` only).
+    remat : bool
+        Recompute the solver's steps in the backward pass instead of storing them.
+
+    Returns
+    -------
+    out : (S, B, readout_width) read-out values
+    kl : (S,)
+    w_path : (S, n_steps + 1, n_weights), or None unless ``full_path``
+    """
+    path = functools.partial(_solve_path, spec, params, x, full_path=full_path, stl=stl, remat=remat)
+    if not noise:
+        return jax.tree_util.tree_map(lambda a: a[None], path({}))
+    return jax.vmap(path)(noise)
