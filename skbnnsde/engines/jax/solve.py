@@ -11,14 +11,15 @@ the sticking-the-landing term ``∫ u · dB`` needs. For the constant-weight pos
 integrates ``h`` as an ODE.
 
 :func:`integrate_block` solves one block for one path; the mlp is one block, the conv
-architecture a sequence of them (:func:`conv_features`, with a squeeze between stages), each
-with its own slice of the noise's last axis. :func:`solve` maps a batch of paths (the
+architecture a sequence of them (with a squeeze between stages), each with its own slice of
+the noise's last axis. :func:`solve` maps a batch of paths (the
 noise's leading axis) to read-out values with ``jax.vmap``.
 """
 
 from __future__ import annotations
 
 import functools
+import operator
 
 import jax
 import jax.numpy as jnp
@@ -188,56 +189,34 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     return h1, kl, w_path
 
 
-def conv_features(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, remat=False):
-    """The conv architecture up to the last stage's state, for one weight path.
+def _features(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, remat=False):
+    """Every block in turn, for one weight path: the last block's state, the KL, the weight path.
 
-    Parameters are those of :func:`solve`, for one path (no leading axis on ``noise``).
-
-    Returns
-    -------
-    h : (B, C, H, W) state at the end of the last block
-    kl : scalar, summed over the blocks
-    w_path : (n_steps + 1, n_weights), the blocks' weights concatenated, or None unless ``full_path``
+    The state is (B, D) for the mlp (one block) and (B, C, H, W) for the conv architecture
+    (squeezed between stages); the KL is summed over the blocks, and the weight path
+    (n_steps + 1, n_weights) concatenates the blocks' (None unless ``full_path`` or ``stl``).
     """
-    h = conv_initial_state(spec, x)
-    stages = spec.block_stages
-    kl = jnp.zeros((), x.dtype)
-    paths = []
+    kw = dict(full_path=full_path, stl=stl, remat=remat)
+    if spec.architecture != "conv":
+        hidden = functools.partial(hidden_drift, spec)
+        return integrate_block(spec, hidden, initial_state(spec, x), params, noise, **kw)
+    h, kls, paths = conv_initial_state(spec, x), [], []
     for k, (prefix, layout, cols) in enumerate(block_slices(spec)):
-        if k > 0 and stages[k] != stages[k - 1]:
+        if k > 0 and spec.block_stages[k] != spec.block_stages[k - 1]:
             h = squeeze(h)
-        h, kl_k, path_k = integrate_block(
-            spec,
-            functools.partial(conv_hidden_drift, spec, layout),
-            h,
-            block_params(params, prefix),
-            {name: v[..., cols] for name, v in noise.items()},
-            full_path=full_path,
-            stl=stl,
-            remat=remat,
-        )
-        kl = kl + kl_k
-        paths.append(path_k)
-    return h, kl, (jnp.concatenate(paths, axis=-1) if full_path else None)
+        block_noise = {name: v[..., cols] for name, v in noise.items()}
+        hidden = functools.partial(conv_hidden_drift, spec, layout)
+        h, kl, path = integrate_block(spec, hidden, h, block_params(params, prefix), block_noise, **kw)
+        kls.append(kl)
+        paths.append(path)
+    w_path = None if paths[0] is None else jnp.concatenate(paths, axis=-1)
+    return h, functools.reduce(operator.add, kls), w_path
 
 
 def _solve_path(spec: ModelSpec, params, x, noise, *, full_path, stl, remat):
     """:func:`solve` for one weight path: ``(out (B, k), kl (), w_path or None)``."""
-    if spec.architecture == "conv":
-        h, kl, w_path = conv_features(spec, params, x, noise, full_path=full_path, stl=stl, remat=remat)
-        h = h.reshape(h.shape[0], -1)
-    else:
-        h, kl, w_path = integrate_block(
-            spec,
-            functools.partial(hidden_drift, spec),
-            initial_state(spec, x),
-            params,
-            noise,
-            full_path=full_path,
-            stl=stl,
-            remat=remat,
-        )
-    return readout(params, h), kl, (w_path if full_path else None)
+    h, kl, w_path = _features(spec, params, x, noise, full_path=full_path, stl=stl, remat=remat)
+    return readout(params, h.reshape(h.shape[0], -1)), kl, (w_path if full_path else None)
 
 
 def solve(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, remat=False):
