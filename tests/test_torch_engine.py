@@ -16,6 +16,7 @@ pytest.importorskip("torchsde")
 from skbnnsde.engines.noise import sample_noise  # noqa: E402
 from skbnnsde.engines.options import ACTIVATIONS, POSTERIORS, SOLVERS  # noqa: E402
 from skbnnsde.engines.params import init_params, split_weights  # noqa: E402
+from skbnnsde.engines.reference import ACTIVATION_FUNCTIONS as NP_ACT  # noqa: E402
 from skbnnsde.engines.specs import ModelSpec, TrainSpec  # noqa: E402
 from skbnnsde.engines.torch import TorchEngine  # noqa: E402
 from skbnnsde.engines.torch import engine as engine_module  # noqa: E402
@@ -30,15 +31,6 @@ ENGINE = TorchEngine()
 forward_from_noise = ENGINE.forward_from_noise
 
 # ---- a plain NumPy reference of the Euler forward pass, from docs/model.md's math -------------
-
-NP_ACT = {
-    "tanh": np.tanh,
-    "relu": lambda x: np.maximum(x, 0.0),
-    "softplus": lambda x: np.logaddexp(0.0, x),
-    "swish": lambda x: x / (1.0 + np.exp(-x)),
-    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
-    "identity": lambda x: x,
-}
 
 
 def np_hidden_drift(spec, t, h, w):
