@@ -47,7 +47,7 @@ def test_chunked_predictions_equal_unchunked(monkeypatch):
 
 
 @pytest.mark.parametrize("posterior", ["sde", "meanfield"])
-def test_grad_accumulation_gives_the_same_fit(posterior):
+def test_grad_accumulation_does_not_change_the_fit(posterior):
     # every part of a step sees the step's weight paths, so the summed gradients are the batch's
     spec = ModelSpec(n_features=2, n_outputs=1, hidden_layer_sizes=(8,), weight_drift_sizes=(4,), n_steps=4,
                      posterior=posterior, dtype="float64")
