@@ -19,11 +19,12 @@ HAVE_TORCH = is_installed("torch")
 
 
 def forward(engine: str, spec, params, X, noise):
+    """The engine's ``forward_from_noise``: read-out values (S, B, k) and KL (S,), NumPy."""
     if engine == "jax":
-        from skbnnsde.engines.jax import forward_from_noise
+        from skbnnsde.engines.jax import JaxEngine as Engine
     else:
-        from skbnnsde.engines.torch import forward_from_noise
-    return forward_from_noise(spec, params, X, noise)
+        from skbnnsde.engines.torch import TorchEngine as Engine
+    return Engine().forward_from_noise(spec, params, X, noise)
 
 
 def perturbed_params(spec, seed=0):
@@ -109,7 +110,7 @@ def test_log_likelihoods_match_scipy(engine, likelihood):
     """Each engine's per-row log-likelihood is the documented density (summed over outputs)."""
     from scipy import special, stats
 
-    from skbnnsde.engines.base import MIN_HETEROSCEDASTIC_SCALE
+    from skbnnsde.engines.options import MIN_HETEROSCEDASTIC_SCALE
 
     task = "classification" if likelihood == "categorical" else "regression"
     spec = make_spec("sde", likelihood=likelihood, task=task, n_outputs=3, dtype="float64")
@@ -152,7 +153,7 @@ def test_beta_nll_weights_are_relative_variances_held_constant(engine):
     """β-NLL: weights ``(s²) ** β`` over their mean on the (unmasked) rows, per path and output, no gradient."""
     from scipy import stats
 
-    from skbnnsde.engines.base import MIN_HETEROSCEDASTIC_SCALE
+    from skbnnsde.engines.options import MIN_HETEROSCEDASTIC_SCALE
 
     spec = make_spec("sde", likelihood="heteroscedastic", n_outputs=2, dtype="float64")
     rng = np.random.default_rng(4)
@@ -206,7 +207,7 @@ def test_heteroscedastic_readout_matches_numpy_reference(engine):
 
 def test_heteroscedastic_initialisation_is_the_homoscedastic_model():
     """Same means as the Gaussian model's read-out, zero scale weights, and scale 0.5 on every row."""
-    from skbnnsde.engines.base import MIN_HETEROSCEDASTIC_SCALE
+    from skbnnsde.engines.options import MIN_HETEROSCEDASTIC_SCALE
 
     het = init_params(make_spec("sde", likelihood="heteroscedastic"), 3)
     gauss = init_params(make_spec("sde"), 3)
@@ -264,27 +265,25 @@ def conv_final_state(engine: str, spec, params, X, noise):
         import jax
         import jax.numpy as jnp
 
-        from skbnnsde.engines.jax.engine import jax_context, scaled_noise, to_jax
-        from skbnnsde.engines.jax.sde import conv_features
+        from skbnnsde.engines.jax.engine import _jax_context, _noise_arrays
+        from skbnnsde.engines.jax.solve import _features
+        from skbnnsde.engines.jax.train import _to_jax
 
-        with jax_context(spec):
-            p = to_jax(params, spec.dtype)
-            x = jnp.asarray(X, spec.dtype)
-            nz = {k: jnp.asarray(v, spec.dtype) for k, v in scaled_noise(spec, noise).items()}
+        with _jax_context(spec):
+            p, x, nz = _to_jax(spec, params), jnp.asarray(X, spec.dtype), _noise_arrays(spec, noise)
             if not nz:
-                h, kl, _ = jax.jit(lambda p, x: conv_features(spec, p, x, {}))(p, x)
+                h, kl, _ = jax.jit(lambda p, x: _features(spec, p, x, {}))(p, x)
                 return np.asarray(h)[None], np.asarray(kl)[None]
-            fn = jax.jit(jax.vmap(lambda p, x, n: conv_features(spec, p, x, n)[:2], in_axes=(None, None, 0)))
+            fn = jax.jit(jax.vmap(lambda p, x, n: _features(spec, p, x, n)[:2], in_axes=(None, None, 0)))
             h, kl = fn(p, x, nz)
             return np.asarray(h), np.asarray(kl)
     import torch
 
-    from skbnnsde.engines.torch.solve import conv_features
-    from skbnnsde.engines.torch.train import noise_to_tensors, to_tensors, torch_dtype
+    from skbnnsde.engines.torch.solve import _features as torch_features
+    from skbnnsde.engines.torch.train import _noise_tensors, _rows, _to_tensors
 
     with torch.no_grad():
-        h, kl, _ = conv_features(spec, to_tensors(spec, params), torch.as_tensor(X, dtype=torch_dtype(spec)),
-                                 **noise_to_tensors(spec, noise, "cpu"))
+        h, kl, _ = torch_features(spec, _to_tensors(spec, params), _rows(spec, X), _noise_tensors(spec, noise))
     return h.transpose(0, 1).numpy(), kl.numpy()
 
 
@@ -327,7 +326,7 @@ def test_conv_drift_values_agree():
     import jax
     import torch
 
-    from skbnnsde.engines.base import block_params
+    from skbnnsde.engines.params import block_params
     from skbnnsde.engines.jax import model as jm
     from skbnnsde.engines.torch import model as tm
 

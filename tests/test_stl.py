@@ -29,7 +29,8 @@ import numpy as np
 import pytest
 from engine_params import engine_param
 
-from skbnnsde.engines.base import ModelSpec, init_params
+from skbnnsde.engines.params import init_params
+from skbnnsde.engines.specs import ModelSpec
 
 N_PATHS = 64
 SIGMA = 0.5
@@ -68,7 +69,7 @@ def brownian_increments(n_paths, seed):
 
 
 class TorchProblem:
-    """The objective and its gradients on the torch engine (``solve`` with ``return_path``)."""
+    """The objective and its gradients on the torch engine (``solve`` with ``full_path``)."""
 
     def __init__(self, teacher):
         import torch
@@ -97,7 +98,7 @@ class TorchProblem:
         return (v * incr).sum((1, 2)) / SIGMA - 0.5 * SPEC.dt * (v * v).sum((1, 2))
 
     def _objective(self, p, dW, stl):
-        _, kl, path = self.solve(SPEC, p, self.x, dW=self.torch.as_tensor(dW), return_path=True, stl=stl)
+        _, kl, path = self.solve(SPEC, p, self.x, {"dW": self.torch.as_tensor(dW)}, full_path=True, stl=stl)
         return kl - self.log_ratio(self.teacher, path), kl, path
 
     def per_path_grads(self, params, dW, stl):
@@ -126,7 +127,7 @@ class TorchProblem:
         """The engine's STL KL and its gradient, next to the log-ratio recomputed from the path."""
         with self.threads_for(0):
             p = self._tensors(params, requires_grad=True)
-            _, kl, path = self.solve(SPEC, p, self.x, dW=self.torch.as_tensor(dW), return_path=True, stl=True)
+            _, kl, path = self.solve(SPEC, p, self.x, {"dW": self.torch.as_tensor(dW)}, full_path=True, stl=True)
             reference = self.log_ratio({k: v.detach() for k, v in p.items()}, path)
             wrt = [p[k] for k in ("w0", *DRIFT_KEYS)]
             g_engine = self.torch.autograd.grad(kl.sum(), wrt, retain_graph=True)
@@ -143,11 +144,15 @@ class JaxProblem:
         import jax
         import jax.numpy as jnp
 
-        from skbnnsde.engines.jax.engine import jax_context
-        from skbnnsde.engines.jax.sde import solve
+        from skbnnsde.engines.jax.engine import _jax_context
+        from skbnnsde.engines.jax.solve import solve
 
-        self.jax, self.jnp, self.solve = jax, jnp, solve
-        self.context = lambda: jax_context(SPEC)
+        def solve_one_path(spec, params, x, noise, **kw):  # the batched solve with S = 1
+            out, kl, path = solve(spec, params, x, {k: v[None] for k, v in noise.items()}, **kw)
+            return out[0], kl[0], path[0]
+
+        self.jax, self.jnp, self.solve = jax, jnp, solve_one_path
+        self.context = lambda: _jax_context(SPEC)
         with self.context():
             self.teacher = self._arrays(teacher)
         self._grads = jax.jit(self._per_path_grads, static_argnums=2)

@@ -25,6 +25,13 @@ DTYPES = ("float32", "float64")
 SOLVERS = ("euler", "milstein", "srk", "euler_heun", "heun", "midpoint", "reversible_heun")
 #: solvers that need the space-time Lévy area of every step besides its increment
 SOLVERS_NEEDING_LEVY_AREA = ("srk",)
+#: the calculus each solver integrates in (the noise is additive, so both give the same SDE;
+#: the engines declare it to their solver libraries)
+SOLVER_SDE_TYPES = {
+    "euler": "ito", "milstein": "ito", "srk": "ito",
+    "euler_heun": "stratonovich", "heun": "stratonovich", "midpoint": "stratonovich",
+    "reversible_heun": "stratonovich",
+}
 LR_SCHEDULES = ("constant", "cosine")
 #: floor of the heteroscedastic likelihood's scale (standardised units), so no row's
 #: variance can collapse to 0 and its log-likelihood diverge

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 
 import jaxsde
 
+from ..options import SOLVER_SDE_TYPES
 from ..params import block_params, block_slices
 from ..specs import ModelSpec, needs_levy_area
 from .model import (
@@ -42,13 +43,7 @@ from .model import (
 
 #: estimator solver name -> (sde_type, jaxsde method)
 SOLVER_METHODS = {
-    "euler": ("ito", "euler_maruyama"),
-    "milstein": ("ito", "milstein"),
-    "srk": ("ito", "srk"),
-    "euler_heun": ("stratonovich", "euler_heun"),
-    "heun": ("stratonovich", "heun"),
-    "midpoint": ("stratonovich", "midpoint"),
-    "reversible_heun": ("stratonovich", "reversible_heun"),
+    name: (sde_type, "euler_maruyama" if name == "euler" else name) for name, sde_type in SOLVER_SDE_TYPES.items()
 }
 
 

@@ -42,25 +42,26 @@ import torch
 import torch.utils.checkpoint
 import torchsde
 
-from ..options import SOLVERS
+from ..options import SOLVER_SDE_TYPES
 from ..params import block_params, block_slices
 from ..specs import ModelSpec, needs_levy_area
 from .brownian import GridBrownian
 from .model import _drift_layers, conv_hidden_drift, conv_initial_state, hidden_drift, initial_state
 from .model import meanfield_kl, prior_drift, readout, squeeze, weight_drift
 
-#: the Stratonovich methods among ``options.SOLVERS``; the others are Ito methods
-_STRATONOVICH = ("euler_heun", "heun", "midpoint", "reversible_heun")
 #: estimator solver name -> (sde_type, torchsde method); torchsde's methods have the same names
-SOLVER_METHODS = {name: ("stratonovich" if name in _STRATONOVICH else "ito", name) for name in SOLVERS}
+SOLVER_METHODS = {name: (sde_type, name) for name, sde_type in SOLVER_SDE_TYPES.items()}
 
 #: solvers whose adjoint is not torchsde's default for their sde_type
 _ADJOINT_METHODS = {"reversible_heun": "adjoint_reversible_heun"}
 
 
 def solver_method(spec: ModelSpec):
-    """``(sde_type, method)`` of torchsde for ``spec.solver``."""
-    return SOLVER_METHODS[spec.solver]
+    """``(sde_type, method)`` of torchsde for ``spec.solver``; ValueError naming the choices."""
+    try:
+        return SOLVER_METHODS[spec.solver]
+    except KeyError:
+        raise ValueError(f"solver must be one of {sorted(SOLVER_METHODS)}, got {spec.solver!r}") from None
 
 
 class _BlockSDE(torch.nn.Module):
