@@ -25,9 +25,11 @@ from .engines.options import (
     DTYPES,
     LR_SCHEDULES,
     POSTERIORS,
+    PRIOR_SCALINGS,
     PRIORS,
     SOLVERS,
     STL_ADJOINT_MESSAGE,
+    W0_POSTERIORS,
     parse_image_shape,
     parse_layer_sizes,
     parse_n_blocks,
@@ -60,6 +62,8 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         "prior": [StrOptions(set(PRIORS))],
         "diffusion": [Interval(Real, 0, None, closed="neither")],
         "prior_std": [Interval(Real, 0, None, closed="neither")],
+        "prior_scaling": [StrOptions(set(PRIOR_SCALINGS))],
+        "w0_posterior": [StrOptions(set(W0_POSTERIORS))],
         "posterior": [StrOptions(set(POSTERIORS))],
         "stl": ["boolean"],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
@@ -102,7 +106,9 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         prior="ou",
         diffusion=0.1,
         prior_std=1.0,
+        prior_scaling="none",
         posterior="sde",
+        w0_posterior="point",
         stl=True,
         kl_weight=1.0,
         kl_anneal_iters=0,
@@ -141,7 +147,9 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         self.prior = prior
         self.diffusion = diffusion
         self.prior_std = prior_std
+        self.prior_scaling = prior_scaling
         self.posterior = posterior
+        self.w0_posterior = w0_posterior
         self.stl = stl
         self.kl_weight = kl_weight
         self.kl_anneal_iters = kl_anneal_iters
@@ -230,6 +238,8 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
             posterior=self.posterior,
             diffusion=float(self.diffusion),
             prior_std=float(self.prior_std),
+            prior_scaling=self.prior_scaling,
+            w0_posterior=self.w0_posterior,
             solver=self.solver,
             n_steps=int(self.n_steps),
             adjoint=bool(self.adjoint),
