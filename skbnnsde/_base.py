@@ -66,6 +66,7 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         "w0_posterior": [StrOptions(set(W0_POSTERIORS))],
         "posterior": [StrOptions(set(POSTERIORS))],
         "stl": ["boolean"],
+        "laplace": ["boolean"],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_anneal_iters": [Interval(Integral, 0, None, closed="left")],
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
@@ -110,6 +111,7 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         posterior="sde",
         w0_posterior="point",
         stl=True,
+        laplace=False,
         kl_weight=1.0,
         kl_anneal_iters=0,
         n_mc_samples=4,
@@ -151,6 +153,7 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         self.posterior = posterior
         self.w0_posterior = w0_posterior
         self.stl = stl
+        self.laplace = laplace
         self.kl_weight = kl_weight
         self.kl_anneal_iters = kl_anneal_iters
         self.n_mc_samples = n_mc_samples
@@ -212,6 +215,8 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
             raise ValueError(f"likelihood must be one of {self._likelihoods}, got {self.likelihood!r}")
         if self.stl and self.adjoint and self.posterior == "sde":
             raise ValueError(STL_ADJOINT_MESSAGE)
+        if self.laplace and self._task != "regression":
+            raise ValueError("laplace=True is implemented for SDEBNNRegressor only; use laplace=False")
 
     def _likelihood(self) -> str:
         return self._default_likelihood if self.likelihood is None else self.likelihood
@@ -329,6 +334,10 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         self.engine_ = engine.name
         self.device_ = device
         self.predict_seed_ = predict_seed
+        for name in ("laplace_parameters_", "laplace_prior_precision_", "laplace_covariance_"):
+            self.__dict__.pop(name, None)
+        if self.laplace:
+            self._fit_laplace(X_train)
         prev_iter = self.n_iter_ if warm else 0
         prev_curve = list(self.loss_curve_) if warm else []
         self.loss_curve_ = prev_curve + [float(v) for v in result.loss_curve]

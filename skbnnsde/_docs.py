@@ -80,6 +80,15 @@ PARAMETERS_DOC = """\
     stl : bool, default=True
         Use the "sticking the landing" gradient estimator of the KL term, which has lower
         variance.
+    laplace : bool, default=False
+        After training, fit a linearised Laplace approximation over the parameters that
+        training estimates as points (the starting weights ``w0``, unless
+        ``w0_posterior="gaussian"``, and the read-out), with its prior precision chosen by
+        the evidence, and add its variance to ``predict(..., return_std=True)`` and its draws
+        to ``sample_posterior``. The predictive std then grows between and beyond the
+        training data. Costs one Jacobian (forward mode, one pass per covered parameter) of
+        the training rows at fit and of the query rows at every prediction with
+        ``return_std``. ``SDEBNNRegressor`` only.
     kl_weight : float, default=1.0
         Weight of the KL term in the ELBO (1 is the true ELBO).
     kl_anneal_iters : int, default=0

@@ -202,6 +202,28 @@ def block_slices(spec: ModelSpec) -> list:
     return out
 
 
+def flat_layout(spec: ModelSpec, names) -> list:
+    """``(name, slice, shape)`` of the parameters ``names`` in one flat vector, in that order.
+
+    The vector a Jacobian is taken with respect to (``Engine.output_jacobian``); ``v[slice]
+    .reshape(shape)`` recovers each parameter from it, for NumPy and either framework alike.
+
+    Examples
+    --------
+    >>> spec = ModelSpec(n_features=1, n_outputs=1, hidden_layer_sizes=(2,))
+    >>> [(n, s.stop) for n, s, _ in flat_layout(spec, ("readout.W", "readout.b"))]
+    [('readout.W', 1), ('readout.b', 2)]
+    """
+    shapes, out, offset = param_shapes(spec), [], 0
+    for name in names:
+        if name not in shapes:
+            raise ValueError(f"{name!r} is not a parameter of this model; its parameters are {list(shapes)}")
+        n = math.prod(shapes[name])
+        out.append((name, slice(offset, offset + n), shapes[name]))
+        offset += n
+    return out
+
+
 def as_plain_params(params: Mapping[str, Any], dtype: str) -> dict:
     """Copy engine arrays into a fresh dict of contiguous NumPy arrays of ``dtype``."""
     return {k: np.ascontiguousarray(np.asarray(v), dtype=np.dtype(dtype)) for k, v in params.items()}
