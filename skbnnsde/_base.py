@@ -25,9 +25,11 @@ from .engines.options import (
     DTYPES,
     LR_SCHEDULES,
     POSTERIORS,
+    PRIOR_SCALINGS,
     PRIORS,
     SOLVERS,
     STL_ADJOINT_MESSAGE,
+    W0_POSTERIORS,
     parse_image_shape,
     parse_layer_sizes,
     parse_n_blocks,
@@ -60,8 +62,11 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         "prior": [StrOptions(set(PRIORS))],
         "diffusion": [Interval(Real, 0, None, closed="neither")],
         "prior_std": [Interval(Real, 0, None, closed="neither")],
+        "prior_scaling": [StrOptions(set(PRIOR_SCALINGS))],
+        "w0_posterior": [StrOptions(set(W0_POSTERIORS))],
         "posterior": [StrOptions(set(POSTERIORS))],
         "stl": ["boolean"],
+        "laplace": ["boolean"],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_anneal_iters": [Interval(Integral, 0, None, closed="left")],
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
@@ -102,8 +107,11 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         prior="ou",
         diffusion=0.1,
         prior_std=1.0,
+        prior_scaling="none",
         posterior="sde",
+        w0_posterior="point",
         stl=True,
+        laplace=False,
         kl_weight=1.0,
         kl_anneal_iters=0,
         n_mc_samples=4,
@@ -141,8 +149,11 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         self.prior = prior
         self.diffusion = diffusion
         self.prior_std = prior_std
+        self.prior_scaling = prior_scaling
         self.posterior = posterior
+        self.w0_posterior = w0_posterior
         self.stl = stl
+        self.laplace = laplace
         self.kl_weight = kl_weight
         self.kl_anneal_iters = kl_anneal_iters
         self.n_mc_samples = n_mc_samples
@@ -204,6 +215,8 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
             raise ValueError(f"likelihood must be one of {self._likelihoods}, got {self.likelihood!r}")
         if self.stl and self.adjoint and self.posterior == "sde":
             raise ValueError(STL_ADJOINT_MESSAGE)
+        if self.laplace and self._task != "regression":
+            raise ValueError("laplace=True is implemented for SDEBNNRegressor only; use laplace=False")
 
     def _likelihood(self) -> str:
         return self._default_likelihood if self.likelihood is None else self.likelihood
@@ -230,6 +243,8 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
             posterior=self.posterior,
             diffusion=float(self.diffusion),
             prior_std=float(self.prior_std),
+            prior_scaling=self.prior_scaling,
+            w0_posterior=self.w0_posterior,
             solver=self.solver,
             n_steps=int(self.n_steps),
             adjoint=bool(self.adjoint),
@@ -319,6 +334,10 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         self.engine_ = engine.name
         self.device_ = device
         self.predict_seed_ = predict_seed
+        for name in ("laplace_parameters_", "laplace_prior_precision_", "laplace_covariance_"):
+            self.__dict__.pop(name, None)
+        if self.laplace:
+            self._fit_laplace(X_train)
         prev_iter = self.n_iter_ if warm else 0
         prev_curve = list(self.loss_curve_) if warm else []
         self.loss_curve_ = prev_curve + [float(v) for v in result.loss_curve]

@@ -63,13 +63,32 @@ PARAMETERS_DOC = """\
     diffusion : float, default=0.1
         Constant diffusion of the weight SDEs (prior and posterior).
     prior_std : float, default=1.0
-        Standard deviation of the Gaussian weight prior of ``posterior="meanfield"``.
+        Standard deviation of the Gaussian prior ``N(0, prior_std²)`` on the weights of
+        ``posterior="meanfield"`` and on the starting weights ``w(0)`` of
+        ``w0_posterior="gaussian"``.
+    prior_scaling : {"none", "fan_in"}, default="none"
+        "fan_in" divides that prior's standard deviation, layer by layer, by the square root
+        of the layer's fan-in (the scale the weights are initialised at), so that with
+        ``prior_std=1`` wide and narrow layers get the same prior on their outputs.
     posterior : {"sde", "meanfield", "point"}, default="sde"
         "sde": weights follow a learned SDE (the SDE-BNN); "meanfield": a mean-field
         Gaussian over constant weights; "point": fixed weights (a deterministic ODE-net).
+    w0_posterior : {"point", "gaussian"}, default="point"
+        For ``posterior="sde"``, what is learnt about the weights' starting point ``w(0)``:
+        a point estimate (the paper's model), or a mean-field Gaussian with its KL to the
+        ``prior_std`` prior added to the ELBO, so every weight path starts from its own draw.
     stl : bool, default=True
         Use the "sticking the landing" gradient estimator of the KL term, which has lower
         variance.
+    laplace : bool, default=False
+        After training, fit a linearised Laplace approximation over the parameters that
+        training estimates as points (the starting weights ``w0``, unless
+        ``w0_posterior="gaussian"``, and the read-out), with its prior precision chosen by
+        the evidence, and add its variance to ``predict(..., return_std=True)`` and its draws
+        to ``sample_posterior``. The predictive std then grows between and beyond the
+        training data. Costs one Jacobian (forward mode, one pass per covered parameter) of
+        the training rows at fit and of the query rows at every prediction with
+        ``return_std``. ``SDEBNNRegressor`` only.
     kl_weight : float, default=1.0
         Weight of the KL term in the ELBO (1 is the true ELBO).
     kl_anneal_iters : int, default=0

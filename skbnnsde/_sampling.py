@@ -40,6 +40,61 @@ class PosteriorSamplingMixin:
         out = engine.predict_samples(spec, params, X.astype(spec.dtype), n_samples=int(n_samples), seed=int(seed))
         return np.asarray(out, dtype=np.float64)
 
+    def _output_jacobians(self, X, n_samples: int, seed: int, names: tuple):
+        """Row chunks of ``d out / d theta`` for the paths of ``seed``: yields (rows slice, (S, rows, k, P))."""
+        from ._laplace import JACOBIAN_ROWS
+        from .engines.noise import sample_noise
+
+        engine = self._engine()
+        spec = self._fitted_spec(engine)
+        params = {k: np.asarray(v, dtype=spec.dtype) for k, v in self.params_.items()}
+        noise = sample_noise(spec, int(n_samples), int(seed))
+        X = X.astype(spec.dtype)
+        for start in range(0, X.shape[0], JACOBIAN_ROWS):
+            rows = slice(start, min(start + JACOBIAN_ROWS, X.shape[0]))
+            jac = engine.output_jacobian(spec, params, X[rows], noise, names)
+            yield rows, np.asarray(jac, dtype=np.float64)
+
+    def _laplace_variance(self, X) -> np.ndarray:
+        """The linearised Laplace variance of every read-out value: (n_rows, readout_width)."""
+        from ._laplace import linearised_variance
+
+        jacobians = self._output_jacobians(X, self._n_predict(), self.predict_seed_, self.laplace_parameters_)
+        return np.concatenate([linearised_variance(jac, self.laplace_covariance_) for _, jac in jacobians], axis=0)
+
+    def _laplace_draws(self, X, n_samples: int, seed: int) -> np.ndarray:
+        """``Jbar delta_s``, one ``delta_s ~ N(0, Sigma)`` per sample: (n_samples, n_rows, readout_width)."""
+        from ._laplace import linearised_draws
+
+        parts = []
+        for _, jac in self._output_jacobians(X, self._n_predict(), self.predict_seed_, self.laplace_parameters_):
+            rng = np.random.default_rng(seed)  # the same delta_s for every chunk of rows
+            parts.append(linearised_draws(jac, self.laplace_covariance_, int(n_samples), rng))
+        return np.concatenate(parts, axis=1)
+
+    def _fit_laplace(self, X) -> None:
+        """The linearised Laplace approximation at the fitted parameters (``_laplace``'s docstring)."""
+        from ._laplace import (
+            evidence_prior_precision,
+            gauss_newton,
+            laplace_parameter_names,
+            output_precisions,
+            posterior_covariance,
+        )
+
+        spec = self._fitted_spec(self._engine())
+        names = laplace_parameter_names(spec)
+        params = {k: np.asarray(v, dtype=np.float64) for k, v in self.params_.items()}
+        n_paths = self._n_predict()  # the paths predictions use (see _laplace)
+        G = 0.0
+        for rows, jac in self._output_jacobians(X, n_paths, self.predict_seed_, names):
+            out = self._predict_samples(X[rows], n_paths, self.predict_seed_)
+            G = G + gauss_newton(jac, output_precisions(spec, params, out))
+        theta = np.concatenate([params[name].ravel() for name in names])
+        self.laplace_parameters_ = names
+        self.laplace_prior_precision_ = evidence_prior_precision(G, theta)
+        self.laplace_covariance_ = posterior_covariance(G, self.laplace_prior_precision_)
+
     @staticmethod
     def _sample_seed(random_state) -> int:
         return int(check_random_state(random_state).randint(0, _MAX_SEED))

@@ -165,6 +165,8 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
         if not return_std:
             return self._shape_output(mean)
         var = samples.var(axis=0) + noise_variance
+        if hasattr(self, "laplace_covariance_"):
+            var = var + self._laplace_variance(X)[:, : var.shape[-1]]
         std = np.sqrt(var) * self.y_scale_
         return self._shape_output(mean), self._shape_output(std)
 
@@ -188,7 +190,10 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
         """
         X = self._validate_predict_X(X)
         _check_n_samples(n_samples)
-        samples, _ = self._split_readout(self._predict_samples(X, n_samples, self._sample_seed(random_state)))
+        seed = self._sample_seed(random_state)
+        samples, _ = self._split_readout(self._predict_samples(X, n_samples, seed))
+        if hasattr(self, "laplace_covariance_"):  # each path's draw of the linearised parameters
+            samples = samples + self._laplace_draws(X, n_samples, seed)[..., : samples.shape[-1]]
         samples = samples * self.y_scale_ + self.y_mean_  # (S, n, k)
         out = np.transpose(samples, (1, 2, 0))  # (n, k, S)
         return out[:, 0, :] if self._y_ndim == 1 else out

@@ -362,3 +362,84 @@ def test_conv_kl_is_zero_at_initialisation(engine):
     X = np.zeros((2, spec.n_features), np.float32)
     _, kl = forward(engine, spec, params, X, sample_noise(spec, 3, seed=0))
     np.testing.assert_allclose(np.ravel(kl), 0.0, atol=1e-12)
+
+
+# ---- a Gaussian posterior on the starting weights (w0_posterior="gaussian") ------------------
+
+
+def perturbed_gaussian_w0_params(spec, seed=0):
+    """:func:`perturbed_params` with the starting weights' log-stds moved off their initial value."""
+    params = perturbed_params(spec, seed)
+    rng = np.random.default_rng(seed + 200)
+    for k in params:
+        if k.endswith("w_logstd"):
+            params[k] = (params[k] + 1.0 + 0.3 * rng.normal(size=params[k].shape)).astype(params[k].dtype)
+    return params
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+@pytest.mark.parametrize("prior_scaling", ["none", "fan_in"])
+def test_gaussian_w0_engine_matches_numpy_reference(engine, architecture, prior_scaling):
+    """Each path starts from its own draw of w(0); the KL adds the closed-form KL of q(w0)."""
+    kw = dict(w0_posterior="gaussian", prior_scaling=prior_scaling, prior_std=0.7)
+    spec = make_conv_spec("sde", **kw) if architecture == "conv" else make_spec("sde", stl=False, **kw)
+    params = perturbed_gaussian_w0_params(spec)
+    X = np.random.default_rng(1).normal(size=(4, spec.n_features)).astype(np.float32)
+    noise = sample_noise(spec, 3, seed=7)
+    assert noise["eps"].shape == (3, spec.n_weights)
+    out, kl = forward(engine, spec, params, X, noise)
+    out_ref, kl_ref = ref.forward_euler(spec, params, X.astype(np.float64), noise)
+    np.testing.assert_allclose(out, out_ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.ravel(kl), np.ravel(kl_ref), rtol=1e-4, atol=1e-3)
+    assert np.ptp(out_ref[:, 0, 0]) > 1e-3  # the paths differ
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("prior_scaling", ["none", "fan_in"])
+def test_gaussian_w0_kl_equals_a_monte_carlo_estimate(engine, prior_scaling):
+    """With f_w = 0 the path's KL is zero and the engine's KL is KL(q(w0) || p(w0)) alone."""
+    from scipy import stats
+
+    from skbnnsde.engines.params import weight_prior_std
+
+    spec = make_spec("sde", stl=False, dtype="float64", w0_posterior="gaussian", prior_scaling=prior_scaling,
+                     prior_std=0.5)
+    params = perturbed_gaussian_w0_params(spec)
+    for k in params:
+        if k.startswith("drift.W1") or k == "drift.b1":
+            params[k] = np.zeros_like(params[k])  # f_w's last layer: f_w = 0
+    _, kl = forward(engine, spec, params, np.zeros((1, 3)), sample_noise(spec, 2, seed=0))
+    mu, s = params["w0"], np.exp(params["w_logstd"])
+    w = mu + s * np.random.default_rng(5).standard_normal((20000, spec.n_weights))
+    log_ratio = (stats.norm.logpdf(w, mu, s) - stats.norm.logpdf(w, 0.0, weight_prior_std(spec))).sum(axis=1)
+    stderr = log_ratio.std() / np.sqrt(len(log_ratio))
+    np.testing.assert_allclose(np.ravel(kl), kl[0], rtol=1e-12)  # the same for every path
+    assert abs(kl[0] - log_ratio.mean()) < 4 * stderr
+    assert stderr < 0.02 * abs(kl[0])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_gaussian_w0_approaches_the_point_w0_model_as_its_std_vanishes(engine):
+    """As exp(w_logstd) -> 0 the predictions approach those of w0_posterior="point" (same Brownian paths)."""
+    spec = make_spec("sde", stl=False, dtype="float64", w0_posterior="gaussian")
+    point_spec = spec.replace(w0_posterior="point")
+    params = perturbed_params(spec)
+    point_params = {k: v for k, v in params.items() if k != "w_logstd"}
+    X = np.random.default_rng(4).normal(size=(6, 3))
+    noise = sample_noise(spec, 3, seed=0)
+    out_p, _ = forward(engine, point_spec, point_params, X, {k: v for k, v in noise.items() if k != "eps"})
+    gaps = []
+    for log_std in (-4.0, -8.0, -12.0):
+        params["w_logstd"] = np.full_like(params["w_logstd"], log_std)
+        out, _ = forward(engine, spec, params, X, noise)
+        gaps.append(np.abs(out - out_p).max())
+    assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 1e-5 * max(1.0, np.abs(out_p).max())
+    assert 0.5 * np.exp(-4.0) < gaps[1] / gaps[0] < 2.0 * np.exp(-4.0)  # linear in the std
+
+
+def test_gaussian_w0_is_for_the_sde_posterior_only():
+    with pytest.raises(ValueError, match="w0_posterior"):
+        make_spec("meanfield", w0_posterior="gaussian")
+    with pytest.raises(ValueError, match="prior_scaling"):
+        make_spec("sde", prior_scaling="fan-in")

@@ -53,10 +53,13 @@ def clf(engine, **kw):
 # ---- shapes and fitted attributes -------------------------------------------------------
 
 
-@pytest.mark.parametrize("posterior", ["sde", "meanfield", "point"])
+@pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-gaussian_w0"])
 def test_regressor_shapes(engine_name, reg_data, posterior):
     X, y = reg_data
-    est = reg(engine_name, posterior=posterior).fit(X, y)
+    posterior, _, w0 = posterior.partition("-")
+    w0_posterior = "gaussian" if w0 else "point"
+    est = reg(engine_name, posterior=posterior, w0_posterior=w0_posterior).fit(X, y)
+    assert ("w_logstd" in est.params_) == (posterior == "meanfield" or w0_posterior == "gaussian")
     assert est.engine_ == engine_name and est.device_ == "cpu"
     assert est.n_features_in_ == 2 and len(est.loss_curve_) == est.n_iter_ <= 5
     mean, std = est.predict(X[:7], return_std=True)
@@ -164,12 +167,15 @@ def test_pickle_and_joblib_round_trip(engine_name, clf_data, tmp_path):
 
 @pytest.mark.skipif(not (is_installed("jax") and is_installed("torch")), reason="needs both engines")
 @pytest.mark.filterwarnings("error::UserWarning")  # torch warned about JAX's read-only arrays
-@pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-heteroscedastic"])
+@pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-heteroscedastic", "sde-gaussian_w0"])
 @pytest.mark.parametrize("source,target", [("jax", "torch"), ("torch", "jax")])
 def test_cross_engine_predictions(source, target, posterior, reg_data):
     X, y = reg_data
-    posterior, _, likelihood = posterior.partition("-")
-    est = reg(source, posterior=posterior, likelihood=likelihood or None).fit(X, y)
+    posterior, _, variant = posterior.partition("-")
+    w0_posterior = "gaussian" if variant == "gaussian_w0" else "point"
+    likelihood = variant if variant == "heteroscedastic" else None
+    est = reg(source, posterior=posterior, likelihood=likelihood, w0_posterior=w0_posterior,
+              prior_scaling="fan_in" if variant == "gaussian_w0" else "none").fit(X, y)
     mean, std = est.predict(X, return_std=True)
     est.set_params(engine=target)
     mean2, std2 = est.predict(X, return_std=True)
@@ -313,6 +319,9 @@ BAD_PARAMS = [
     (dict(hidden_layer_sizes=(4, 0)), "hidden_layer_sizes"),
     (dict(likelihood="poisson"), "likelihood"),
     (dict(stl=True, adjoint=True), "stl"),
+    (dict(w0_posterior="laplace"), "w0_posterior"),
+    (dict(w0_posterior="gaussian", posterior="point"), "w0_posterior"),
+    (dict(prior_scaling="he"), "prior_scaling"),
 ]
 
 

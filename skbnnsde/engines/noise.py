@@ -23,19 +23,22 @@ def noise_shapes(spec: ModelSpec, n_samples: int) -> dict:
 
     ``"z"`` (and ``"z_levy"`` when :func:`~skbnnsde.engines.specs.needs_levy_area`), each
     ``(n_samples, n_steps, n_weights)``, for ``posterior="sde"``; ``"eps"``
-    ``(n_samples, n_weights)`` for ``"meanfield"``; nothing for ``"point"``.
+    ``(n_samples, n_weights)``, the draw of the starting weights, for ``"meanfield"`` and
+    ``w0_posterior="gaussian"`` (``spec.gaussian_w0``); nothing for ``"point"``.
 
     Examples
     --------
     >>> noise_shapes(ModelSpec(n_features=1, n_outputs=1, hidden_layer_sizes=(2,), n_steps=4), 3)
     {'z': (3, 4, 10)}
     """
+    shapes = {}
     if spec.posterior == "sde":
-        shape = (n_samples, spec.n_steps, spec.n_weights)
-        return {"z": shape, "z_levy": shape} if needs_levy_area(spec) else {"z": shape}
-    if spec.posterior == "meanfield":
-        return {"eps": (n_samples, spec.n_weights)}
-    return {}
+        shapes["z"] = (n_samples, spec.n_steps, spec.n_weights)
+        if needs_levy_area(spec):
+            shapes["z_levy"] = shapes["z"]
+    if spec.gaussian_w0:
+        shapes["eps"] = (n_samples, spec.n_weights)
+    return shapes
 
 
 def scale_noise(spec: ModelSpec, draws: dict) -> dict:
@@ -66,14 +69,14 @@ def sample_noise(spec: ModelSpec, n_samples: int, seed: int) -> dict:
 
     Both engines turn these into their paths (``dW = sqrt(dt) * z``; the space-time Lévy
     area ``H = sqrt(dt / 12) * z_H`` for the solvers that need it; ``eps`` for the
-    mean-field posterior), so that for the same seed they predict the same thing.
+    starting weights of ``spec.gaussian_w0``), so that for the same seed they predict the same thing.
     Weight paths do not depend on the inputs, so chunking the rows changes nothing.
 
     Returns
     -------
     dict with ``"z"`` of shape ``(n_samples, n_steps, n_weights)`` (``"sde"``), ``"z_levy"``
     of the same shape (solvers that ``needs_levy_area``), ``"eps"`` of shape
-    ``(n_samples, n_weights)`` (``"meanfield"``); empty for ``"point"``. For
+    ``(n_samples, n_weights)`` (``spec.gaussian_w0``); empty for ``"point"``. For
     ``architecture="conv"`` the last axis is the blocks' weights one after the other
     (``spec.block_n_weights``), which the engines split by block.
     """

@@ -20,7 +20,7 @@ def param_shapes(spec: ModelSpec) -> dict:
     """Names and shapes of every parameter, in a fixed order shared by both engines.
 
     For ``architecture="conv"`` every SDE block ``k`` has its own ``block{k}.w0`` and
-    ``block{k}.drift.*`` (``"sde"``) or ``block{k}.w_logstd`` (``"meanfield"``).
+    ``block{k}.drift.*`` (``"sde"``) and ``block{k}.w_logstd`` (``spec.gaussian_w0``).
 
     Examples
     --------
@@ -37,7 +37,7 @@ def param_shapes(spec: ModelSpec) -> dict:
             for i in range(len(d) - 1):
                 shapes[f"{prefix}drift.W{i}"] = (d[i], d[i + 1])
                 shapes[f"{prefix}drift.b{i}"] = (d[i + 1],)
-        elif spec.posterior == "meanfield":
+        if spec.gaussian_w0:
             shapes[f"{prefix}w_logstd"] = (n_w,)
     shapes["readout.W"] = (spec.readout_dim, spec.readout_width)
     shapes["readout.b"] = (spec.readout_width,)
@@ -83,7 +83,7 @@ def init_params(spec: ModelSpec, seed: int) -> dict:
                 else:
                     params[f"{prefix}drift.W{i}"] = rng.normal(0.0, 1.0 / math.sqrt(d[i]), size=(d[i], d[i + 1]))
                 params[f"{prefix}drift.b{i}"] = np.zeros(d[i + 1])
-        elif spec.posterior == "meanfield":
+        if spec.gaussian_w0:
             params[f"{prefix}w_logstd"] = np.full(n_w, math.log(1e-2))
     r = spec.readout_dim
     params["readout.W"] = rng.normal(0.0, 1.0 / math.sqrt(r), size=(r, spec.n_outputs))
@@ -97,6 +97,36 @@ def init_params(spec: ModelSpec, seed: int) -> dict:
     out = {k: np.ascontiguousarray(v, dtype=dtype) for k, v in params.items()}
     check_params(spec, out)
     return out
+
+
+def weight_prior_std(spec: ModelSpec):
+    """The std of the Gaussian prior on every weight (``spec.gaussian_w0``).
+
+    ``spec.prior_std`` (a float) for ``prior_scaling="none"``; for ``"fan_in"`` an array
+    (n_weights,) in the layout of ``w`` (conv blocks concatenated, like the noise), each
+    layer's weights and biases at ``prior_std / sqrt(fan_in)``, the scale
+    :func:`init_params` draws them at.
+
+    Examples
+    --------
+    >>> spec = ModelSpec(n_features=1, n_outputs=1, hidden_layer_sizes=(2,), prior_scaling="fan_in")
+    >>> [round(float(s), 3) for s in weight_prior_std(spec)[:2]]
+    [0.707, 0.707]
+    """
+    if spec.prior_scaling == "none":
+        return float(spec.prior_std)
+    conv = spec.architecture == "conv"
+    pieces = []
+    for layout in spec.block_weight_layouts:
+        for w_shape, b_shape in layout:
+            fan_in = math.prod(w_shape[1:]) if conv else w_shape[0]
+            pieces.append(np.full(math.prod(w_shape) + b_shape[0], spec.prior_std / math.sqrt(fan_in)))
+    return np.concatenate(pieces).astype(np.dtype(spec.dtype))
+
+
+def block_prior_std(prior_std, cols: slice):
+    """One block's slice of :func:`weight_prior_std` (a float is every block's)."""
+    return prior_std if isinstance(prior_std, float) else prior_std[cols]
 
 
 def inverse_softplus(s: float) -> float:
@@ -149,7 +179,7 @@ def block_params(params: Mapping[str, Any], prefix: str) -> dict:
     """The parameters of one SDE block with its ``prefix`` removed (``w0``, ``drift.*``, ...).
 
     For the mlp (prefix ``""``) this is every parameter; engines hand the result to the
-    functions written for one block (``weight_drift``, ``meanfield_kl``, the STL term).
+    functions written for one block (``weight_drift``, ``w0_kl``, the STL term).
     """
     if not prefix:
         return dict(params)
@@ -169,6 +199,28 @@ def block_slices(spec: ModelSpec) -> list:
     for prefix, layout, n_w in zip(spec.block_prefixes, spec.block_weight_layouts, spec.block_n_weights):
         out.append((prefix, layout, slice(offset, offset + n_w)))
         offset += n_w
+    return out
+
+
+def flat_layout(spec: ModelSpec, names) -> list:
+    """``(name, slice, shape)`` of the parameters ``names`` in one flat vector, in that order.
+
+    The vector a Jacobian is taken with respect to (``Engine.output_jacobian``); ``v[slice]
+    .reshape(shape)`` recovers each parameter from it, for NumPy and either framework alike.
+
+    Examples
+    --------
+    >>> spec = ModelSpec(n_features=1, n_outputs=1, hidden_layer_sizes=(2,))
+    >>> [(n, s.stop) for n, s, _ in flat_layout(spec, ("readout.W", "readout.b"))]
+    [('readout.W', 1), ('readout.b', 2)]
+    """
+    shapes, out, offset = param_shapes(spec), [], 0
+    for name in names:
+        if name not in shapes:
+            raise ValueError(f"{name!r} is not a parameter of this model; its parameters are {list(shapes)}")
+        n = math.prod(shapes[name])
+        out.append((name, slice(offset, offset + n), shapes[name]))
+        offset += n
     return out
 
 

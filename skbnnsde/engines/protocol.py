@@ -71,3 +71,9 @@ class Engine(Protocol):
         kl_factor: "float | None" = None,
     ) -> "tuple[float, dict]": ...
     # the training loss of one minibatch for given noise, and its gradient for every parameter
+
+    def output_jacobian(
+        self, spec: ModelSpec, params: dict, X: np.ndarray, noise: dict, names: tuple
+    ) -> np.ndarray: ...
+    # d read-out / d theta for theta the parameters ``names`` flattened in order
+    # (params.flat_layout): (S, n_rows, readout_width, n_theta), for the variates of sample_noise

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import block_params, block_slices, split_weights
+from .params import block_params, block_prior_std, block_slices, split_weights, weight_prior_std
 from .specs import ModelSpec
 
 ACTIVATION_FUNCTIONS = {
@@ -90,19 +90,28 @@ def squeeze(h: np.ndarray) -> np.ndarray:
     return out
 
 
-def weight_path(spec: ModelSpec, bparams: dict, z=None, eps=None):
+def gaussian_kl(mu: np.ndarray, log_std: np.ndarray, prior_std) -> float:
+    """``KL(N(mu, exp(log_std)²) || N(0, prior_std²))`` summed over the weights."""
+    p = np.asarray(prior_std, dtype=np.float64)
+    return float(np.sum(np.log(p) - log_std + (np.exp(2 * log_std) + mu**2) / (2 * p**2) - 0.5))
+
+
+def weight_path(spec: ModelSpec, bparams: dict, z=None, eps=None, prior_std=None):
     """One block's weights on the grid, ``(n_steps + 1, n_w)``, and its KL, with Euler steps.
 
-    ``z`` (n_steps, n_w): the standard normals of ``"sde"``; ``eps`` (n_w,): of ``"meanfield"``.
+    ``z`` (n_steps, n_w): the standard normals of ``"sde"``; ``eps`` (n_w,): of the starting
+    weights (``spec.gaussian_w0``), whose KL to ``N(0, prior_std²)`` is added
+    (``prior_std``: this block's :func:`~skbnnsde.engines.params.weight_prior_std`).
     """
     w, dt, n = bparams["w0"].copy(), spec.dt, spec.n_steps
-    if spec.posterior == "meanfield":
-        mu, ls, p = bparams["w0"], bparams["w_logstd"], spec.prior_std
-        kl = np.sum(np.log(p) - ls + (np.exp(2 * ls) + mu**2) / (2 * p**2) - 0.5)
-        return np.repeat((w + np.exp(ls) * eps)[None], n + 1, axis=0), kl
-    if spec.posterior == "point":
-        return np.repeat(w[None], n + 1, axis=0), 0.0
-    path, kl = [w], 0.0
+    kl = 0.0
+    if spec.gaussian_w0:
+        prior_std = spec.prior_std if prior_std is None else prior_std
+        kl = gaussian_kl(bparams["w0"], bparams["w_logstd"], prior_std)
+        w = w + np.exp(bparams["w_logstd"]) * eps
+    if spec.posterior != "sde":
+        return np.repeat(w[None], n + 1, axis=0), kl
+    path = [w]
     for step in range(n):
         u = weight_drift(spec, bparams, step * dt, w)
         prior = -w if spec.prior == "ou" else 0.0
@@ -150,7 +159,8 @@ def forward_euler(spec: ModelSpec, params: dict, X: np.ndarray, noise: dict, *, 
                 h = squeeze(h)
             z = noise["z"][s, :, sl] if "z" in noise else None
             eps = noise["eps"][s, sl] if "eps" in noise else None
-            path, kl_k = weight_path(spec, block_params(params, prefix), z, eps)
+            prior_std = block_prior_std(weight_prior_std(spec), sl)
+            path, kl_k = weight_path(spec, block_params(params, prefix), z, eps, prior_std)
             h = hidden_path(spec, h, path, layout if conv else None)[-1]
             kl += kl_k
         finals.append(h)

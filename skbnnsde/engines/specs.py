@@ -20,12 +20,14 @@ from .options import (
     DTYPES,
     LIKELIHOODS,
     POSTERIORS,
+    PRIOR_SCALINGS,
     PRIORS,
     REGRESSION_LIKELIHOODS,
     SOLVERS,
     SOLVERS_NEEDING_LEVY_AREA,
     STL_ADJOINT_MESSAGE,
     TASKS,
+    W0_POSTERIORS,
     check_choice,
     parse_image_shape,
     parse_layer_sizes,
@@ -59,6 +61,8 @@ class ModelSpec:
     posterior: str = "sde"
     diffusion: float = 0.1
     prior_std: float = 1.0
+    w0_posterior: str = "point"  # "point" | "gaussian" (posterior="sde")
+    prior_scaling: str = "none"  # "none" | "fan_in"
     solver: str = "euler"
     n_steps: int = 20
     adjoint: bool = False
@@ -85,6 +89,13 @@ class ModelSpec:
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("prior", self.prior, PRIORS)
         check_choice("posterior", self.posterior, POSTERIORS)
+        check_choice("w0_posterior", self.w0_posterior, W0_POSTERIORS)
+        check_choice("prior_scaling", self.prior_scaling, PRIOR_SCALINGS)
+        if self.w0_posterior == "gaussian" and self.posterior != "sde":
+            raise ValueError(
+                f'w0_posterior="gaussian" applies to posterior="sde" (posterior="meanfield" has a Gaussian '
+                f'posterior over all weights already, "point" none); got posterior={self.posterior!r}'
+            )
         check_choice("solver", self.solver, SOLVERS)
         check_choice("likelihood", self.likelihood, LIKELIHOODS)
         check_choice("dtype", self.dtype, DTYPES)
@@ -231,6 +242,15 @@ class ModelSpec:
         """Widths of an ``f_w`` over ``n_weights`` weights: ``(n_weights [+1], *weight_drift_sizes, n_weights)``."""
         n_in = n_weights + (1 if self.time_dependent_drift else 0)
         return (n_in, *self.weight_drift_sizes, n_weights)
+
+    @property
+    def gaussian_w0(self) -> bool:
+        """Whether the weights start from a Gaussian ``N(w0, exp(w_logstd)²)`` with a KL to the prior.
+
+        True for ``posterior="meanfield"`` (its constant weights) and for ``"sde"`` with
+        ``w0_posterior="gaussian"``.
+        """
+        return self.posterior == "meanfield" or (self.posterior == "sde" and self.w0_posterior == "gaussian")
 
     @property
     def dt(self) -> float:

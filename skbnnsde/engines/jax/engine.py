@@ -15,7 +15,7 @@ import jax
 import numpy as np
 
 from ..noise import sample_noise, scale_noise
-from ..params import as_plain_params, init_params
+from ..params import as_plain_params, flat_layout, init_params
 from ..specs import ModelSpec, TrainSpec
 from .solve import solve
 from .train import ROW_BUCKET, _loss_and_grad, _row_bucket, _rows, _targets, _to_jax, fit
@@ -90,6 +90,20 @@ def _compiled_paths(spec: ModelSpec):
 @functools.lru_cache(maxsize=64)
 def _compiled_loss_and_gradients(spec: ModelSpec, beta: float, remat: bool):
     return jax.jit(_loss_and_grad(spec, beta, remat))
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_jacobian(spec: ModelSpec, names: tuple):
+    layout = flat_layout(spec, names)
+
+    def jacobian(theta, params, x, noise):
+        def outputs(v):
+            p = {**params, **{name: v[sl].reshape(shape) for name, sl, shape in layout}}
+            return solve(spec, p, x, noise)[0]
+
+        return jax.jacfwd(outputs)(theta)
+
+    return jax.jit(jacobian)
 
 
 class JaxEngine:
@@ -192,3 +206,28 @@ class JaxEngine:
                 kl_factor=np.asarray(kl_factor, dtype), n_train=np.asarray(n_train, dtype),
             )
             return float(loss), as_plain_params(grads, spec.dtype)
+
+    def output_jacobian(self, spec: ModelSpec, params, X, noise, names):
+        """``d out / d theta`` (S, n_rows, readout_width, n_theta) for the variates ``noise``.
+
+        ``theta`` is the parameters ``names`` flattened and concatenated in order
+        (``params.flat_layout``); forward mode, one tangent per entry of ``theta``, rows in
+        chunks. NumPy in and out.
+        """
+        names = tuple(names)
+        X = _rows(spec, X)
+        n_theta = flat_layout(spec, names)[-1][1].stop
+        with _jax_context(spec):
+            fn = _compiled_jacobian(spec, names)
+            p, nz = _to_jax(spec, params), _noise_arrays(spec, noise)
+            theta = jax.numpy.concatenate([p[name].ravel() for name in names])
+            n_paths = max((v.shape[0] for v in noise.values()), default=1)
+            step = max(1, min(_rows_per_chunk(spec, n_paths, X.shape[0]),
+                              PREDICT_CHUNK_ELEMENTS // max(1, n_paths * n_theta * spec.activation_size)))
+            step = _row_bucket(step) if step >= ROW_BUCKET else step
+            outs = []
+            for start in range(0, max(X.shape[0], 1), step):
+                chunk = X[start : start + step]
+                padding = np.zeros((step - chunk.shape[0], *chunk.shape[1:]), chunk.dtype)
+                outs.append(np.asarray(fn(theta, p, np.concatenate([chunk, padding]), nz))[:, : chunk.shape[0]])
+            return np.concatenate(outs, axis=1)

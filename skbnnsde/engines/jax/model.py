@@ -68,11 +68,14 @@ def readout(params, h):
     return h @ params["readout.W"] + params["readout.b"]
 
 
-def meanfield_kl(spec: ModelSpec, params):
-    """KL of ``N(w0, exp(w_logstd)²)`` from ``N(0, prior_std²)``, summed over weights."""
+def w0_kl(params, prior_std):
+    """KL of the starting weights' ``N(w0, exp(w_logstd)²)`` from ``N(0, prior_std²)``, summed.
+
+    ``prior_std``: a float, or an array like ``w0`` (``params.weight_prior_std``).
+    """
     mu, log_s = params["w0"], params["w_logstd"]
-    var_ratio = jnp.exp(2.0 * log_s) / spec.prior_std**2
-    return 0.5 * jnp.sum(var_ratio + mu**2 / spec.prior_std**2 - 1.0 - jnp.log(var_ratio))
+    var_ratio = jnp.exp(2.0 * log_s) / prior_std**2
+    return 0.5 * jnp.sum(var_ratio + mu**2 / prior_std**2 - 1.0 - jnp.log(var_ratio))
 
 
 # ---- architecture "conv" -----------------------------------------------------------------

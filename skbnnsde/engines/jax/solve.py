@@ -27,17 +27,17 @@ import jax.numpy as jnp
 import jaxsde
 
 from ..options import SOLVER_SDE_TYPES
-from ..params import block_params, block_slices
+from ..params import block_params, block_prior_std, block_slices, weight_prior_std
 from ..specs import ModelSpec, needs_levy_area
 from .model import (
     conv_hidden_drift,
     conv_initial_state,
     hidden_drift,
     initial_state,
-    meanfield_kl,
     prior_drift,
     readout,
     squeeze,
+    w0_kl,
     weight_drift,
 )
 
@@ -85,7 +85,8 @@ def stl_correction(spec: ModelSpec, bparams, w_path, dW):
     return jnp.sum(u * dW)
 
 
-def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=False, stl=False, remat=False):
+def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=False, stl=False, remat=False,
+                    prior_std=None):
     """Solve one SDE block for one weight path: ``dh = hidden(t, h, w) dt``, ``t`` in ``[0, 1]``.
 
     Serves the mlp, every conv block and every posterior: ``"sde"`` integrates the weights'
@@ -103,13 +104,16 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     noise : dict
         For this block only, as ``noise.scale_noise`` makes them: ``"dW"`` (n_steps, n_w)
         Brownian increments (``"sde"``), ``"H"`` their space-time Lévy areas (solvers that
-        ``needs_levy_area``), ``"eps"`` (n_w,) (``"meanfield"``).
+        ``needs_levy_area``), ``"eps"`` (n_w,) (the starting weights' draw, ``spec.gaussian_w0``).
     full_path : bool
         Also return the weights at every step.
     stl : bool
         Add :func:`stl_correction` to the KL (``posterior="sde"`` only; implies the full path).
     remat : bool
         Recompute the solver's steps in the backward pass instead of storing them.
+    prior_std : float or array (n_w,), optional
+        The block's prior std of the starting weights (``params.weight_prior_std``; default
+        ``spec.prior_std``), for the KL of ``spec.gaussian_w0``.
 
     Returns
     -------
@@ -124,7 +128,7 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     stl = stl and stochastic
     full_path = full_path or stl
 
-    if spec.posterior == "meanfield":
+    if spec.gaussian_w0:
         w_init = bparams["w0"] + jnp.exp(bparams["w_logstd"]) * noise["eps"]
     else:
         w_init = bparams["w0"]
@@ -173,14 +177,14 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     )
     h1 = ys[0][-1]
     w_path = ys[1] if full_path else None
-    if spec.posterior == "meanfield":
-        kl = meanfield_kl(spec, bparams)
-    elif spec.posterior == "point":
-        kl = jnp.zeros((), dtype)
-    else:
+    kl = jnp.zeros((), dtype)
+    if stochastic:  # the path's KL, integrated alongside
         kl = ys[2][-1]
         if stl:
             kl = kl + stl_correction(spec, bparams, w_path, dW)
+    if spec.gaussian_w0:  # and the starting weights'
+        kl_w0 = w0_kl(bparams, spec.prior_std if prior_std is None else prior_std)
+        kl = kl + kl_w0 if stochastic else kl_w0
     return h1, kl, w_path
 
 
@@ -192,16 +196,18 @@ def _features(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, 
     (n_steps + 1, n_weights) concatenates the blocks' (None unless ``full_path`` or ``stl``).
     """
     kw = dict(full_path=full_path, stl=stl, remat=remat)
+    prior_std = weight_prior_std(spec)
     if spec.architecture != "conv":
         hidden = functools.partial(hidden_drift, spec)
-        return integrate_block(spec, hidden, initial_state(spec, x), params, noise, **kw)
+        return integrate_block(spec, hidden, initial_state(spec, x), params, noise, prior_std=prior_std, **kw)
     h, kls, paths = conv_initial_state(spec, x), [], []
     for k, (prefix, layout, cols) in enumerate(block_slices(spec)):
         if k > 0 and spec.block_stages[k] != spec.block_stages[k - 1]:
             h = squeeze(h)
         block_noise = {name: v[..., cols] for name, v in noise.items()}
         hidden = functools.partial(conv_hidden_drift, spec, layout)
-        h, kl, path = integrate_block(spec, hidden, h, block_params(params, prefix), block_noise, **kw)
+        h, kl, path = integrate_block(spec, hidden, h, block_params(params, prefix), block_noise,
+                                      prior_std=block_prior_std(prior_std, cols), **kw)
         kls.append(kl)
         paths.append(path)
     w_path = None if paths[0] is None else jnp.concatenate(paths, axis=-1)
@@ -226,7 +232,7 @@ def solve(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, rema
     noise : dict
         ``noise.scale_noise`` of S paths' variates, each with the leading axis S: ``"dW"``
         (S, n_steps, n_weights) Brownian increments (``"sde"``), ``"H"`` their space-time
-        Lévy areas, ``"eps"`` (S, n_weights) (``"meanfield"``); ``{}`` for ``"point"`` (one
+        Lévy areas, ``"eps"`` (S, n_weights) (``spec.gaussian_w0``); ``{}`` for ``"point"`` (one
         path, S = 1). For ``architecture="conv"`` the last axis holds the blocks one after
         the other.
     full_path : bool

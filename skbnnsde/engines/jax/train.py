@@ -98,11 +98,12 @@ def sample_training_noise(spec: ModelSpec, rng, n_samples: int) -> dict:
     """Fresh scaled noise for ``n_samples`` paths from the PRNG key ``rng`` (see ``solve.solve``).
 
     The standard normals of ``noise.noise_shapes`` through ``noise.scale_noise``: for
-    ``posterior="sde"`` ``z`` from the first key of ``split(rng)`` and ``z_levy`` from the
-    second; for ``"meanfield"`` ``eps`` from ``rng`` itself; nothing for ``"point"``.
+    ``posterior="sde"`` one key of ``split(rng, max(2, n))`` per variate, in the order of
+    ``noise_shapes`` (``z``, ``z_levy``, ``eps``); for ``"meanfield"`` ``eps`` from ``rng``
+    itself; nothing for ``"point"``.
     """
     shapes = noise_shapes(spec, n_samples)
-    keys = jax.random.split(rng) if spec.posterior == "sde" else [rng]
+    keys = jax.random.split(rng, max(2, len(shapes))) if spec.posterior == "sde" else [rng]
     draws = {name: jax.random.normal(k, shape, spec.dtype) for (name, shape), k in zip(shapes.items(), keys)}
     return scale_noise(spec, draws)
 

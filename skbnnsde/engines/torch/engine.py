@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..noise import sample_noise
-from ..params import as_plain_params, check_params, init_params
+from ..params import as_plain_params, check_params, flat_layout, init_params
 from ..specs import ModelSpec, TrainSpec
 from .solve import solve
 from .threads import threads_for
@@ -152,3 +152,28 @@ class TorchEngine:
             loss.backward()
         grads = {k: v.grad if v.grad is not None else torch.zeros_like(v) for k, v in p.items()}
         return float(loss.detach()), _numpy(spec, grads)
+
+    def output_jacobian(self, spec: ModelSpec, params, X, noise, names):
+        """``d out / d theta`` (S, n_rows, readout_width, n_theta) for the variates ``noise``.
+
+        ``theta`` is the parameters ``names`` flattened and concatenated in order
+        (``params.flat_layout``); forward mode (``torch.func.jacfwd``), rows in chunks.
+        NumPy in and out.
+        """
+        layout = flat_layout(spec, tuple(names))
+        p, nz = _to_tensors(spec, params), _noise_tensors(spec, noise)
+        theta = torch.cat([p[name].reshape(-1) for name, _, _ in layout])
+        n_paths = max((v.shape[0] for v in noise.values()), default=1)
+        step = max(1, PREDICT_CHUNK_ELEMENTS // max(1, n_paths * theta.numel() * spec.activation_size))
+
+        def outputs(v, x):
+            q = {**p, **{name: v[sl].reshape(shape) for name, sl, shape in layout}}
+            return solve(spec, q, x, nz)[0]
+
+        # torchsde draws (and discards) one normal when it checks its arguments: "same" lets it
+        jacobian = torch.func.jacfwd(outputs, randomness="same")
+        rows = _rows(spec, X)
+        with threads_for(rows.shape[0] * n_paths * spec.activation_size, spec.device):
+            parts = [jacobian(theta, rows[start : start + step]).detach().cpu().numpy()
+                     for start in range(0, max(rows.shape[0], 1), step)]
+        return np.concatenate(parts, axis=1)

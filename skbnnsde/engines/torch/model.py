@@ -152,11 +152,14 @@ def weight_drift(spec: ModelSpec, params, t, w):
     return a
 
 
-def meanfield_kl(spec: ModelSpec, params):
-    """KL of ``N(w0, exp(w_logstd)²)`` from ``N(0, prior_std²)``, summed over weights."""
+def w0_kl(params, prior_std):
+    """KL of the starting weights' ``N(w0, exp(w_logstd)²)`` from ``N(0, prior_std²)``, summed.
+
+    ``prior_std``: a float, or a tensor like ``w0`` (``params.weight_prior_std``).
+    """
     mu, log_s = params["w0"], params["w_logstd"]
-    p2 = spec.prior_std**2
-    log_var_ratio = 2.0 * log_s - math.log(p2)
+    p2 = prior_std**2
+    log_var_ratio = 2.0 * log_s - (math.log(p2) if isinstance(p2, float) else torch.log(p2))
     return 0.5 * torch.sum(torch.exp(log_var_ratio) + mu * mu / p2 - 1.0 - log_var_ratio)
 
 

@@ -43,11 +43,11 @@ import torch.utils.checkpoint
 import torchsde
 
 from ..options import SOLVER_SDE_TYPES
-from ..params import block_params, block_slices
+from ..params import block_params, block_prior_std, block_slices, weight_prior_std
 from ..specs import ModelSpec, needs_levy_area
 from .brownian import GridBrownian
 from .model import _drift_layers, conv_hidden_drift, conv_initial_state, hidden_drift, initial_state
-from .model import meanfield_kl, prior_drift, readout, squeeze, weight_drift
+from .model import prior_drift, readout, squeeze, w0_kl, weight_drift
 
 #: estimator solver name -> (sde_type, torchsde method); torchsde's methods have the same names
 SOLVER_METHODS = {name: (sde_type, name) for name, sde_type in SOLVER_SDE_TYPES.items()}
@@ -130,7 +130,7 @@ _SDE_CLASSES = {"ito": _AdditiveNoise, "stratonovich": _DiagonalNoise}
 
 def _initial_weights(spec: ModelSpec, bparams, noise):
     """``w(0)`` of every path: (S, n_w); S = 1 for ``point``."""
-    if spec.posterior == "meanfield":
+    if spec.gaussian_w0:
         return bparams["w0"] + torch.exp(bparams["w_logstd"]) * noise["eps"]
     w0 = bparams["w0"].unsqueeze(0)
     return w0.expand(noise["dW"].shape[0], -1) if spec.posterior == "sde" else w0
@@ -199,7 +199,8 @@ def stl_correction(spec: ModelSpec, bparams, w_path, dW):
     return (u_sg * dW).sum((1, 2))
 
 
-def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=False, stl=False, remat=False):
+def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=False, stl=False, remat=False,
+                    prior_std=None):
     """Solve one SDE block for every path: ``dh = hidden(t, h, w) dt`` with the block's weight dynamics.
 
     Parameters
@@ -214,14 +215,17 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
         ``params.block_params``).
     noise : dict of tensors
         This block's slice of ``noise.scale_noise``'s dict, leading axis S: ``"dW"``
-        (S, n_steps, n_w) and ``"H"`` (solvers that ``needs_levy_area``) for ``"sde"``, ``"eps"`` (S, n_w) for
-        ``"meanfield"``, ``{}`` for ``"point"`` (S = 1).
+        (S, n_steps, n_w) and ``"H"`` (solvers that ``needs_levy_area``) for ``"sde"``, ``"eps"`` (S, n_w)
+        the starting weights' draw (``spec.gaussian_w0``), ``{}`` for ``"point"`` (S = 1).
     full_path : bool
         Also return the weights at every step.
     stl : bool
         Add :func:`stl_correction` to the KL (``posterior="sde"``; implies ``full_path``).
     remat : bool
         Recompute every drift evaluation in the backward pass instead of storing it.
+    prior_std : float or tensor (n_w,), optional
+        The block's prior std of the starting weights (``params.weight_prior_std``; default
+        ``spec.prior_std``), for the KL of ``spec.gaussian_w0``.
 
     Returns
     -------
@@ -242,14 +246,14 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
                  drift_params)
     h1 = ys[-1, 0, :lo].view(h0.shape)
     w_path = ys[:, 0, lo:hi].reshape(-1, S, n_w).transpose(0, 1) if full_path else None
-    if spec.posterior == "meanfield":
-        kl = meanfield_kl(spec, bparams).expand(S)
-    elif not stochastic:
-        kl = w_init.new_zeros(S)
-    else:
+    kl = w_init.new_zeros(S)
+    if stochastic:  # the path's KL, integrated alongside
         kl = ys[-1, 0, hi:]
         if stl:
             kl = kl + stl_correction(spec, bparams, w_path, noise["dW"])
+    if spec.gaussian_w0:  # and the starting weights'
+        kl_w0 = w0_kl(bparams, spec.prior_std if prior_std is None else prior_std)
+        kl = kl + kl_w0 if stochastic else kl_w0.expand(S)
     return h1, kl, w_path
 
 
@@ -266,6 +270,9 @@ def _features(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, 
     else:
         h = initial_state(spec, x).unsqueeze(0).expand(S, -1, -1)
     stages, mlp_hidden = spec.block_stages, functools.partial(hidden_drift, spec)
+    prior_std = weight_prior_std(spec)
+    if not isinstance(prior_std, float):
+        prior_std = torch.as_tensor(prior_std, dtype=h.dtype, device=h.device)
     kl, paths = 0.0, []
     for k, (prefix, layout, sl) in enumerate(block_slices(spec)):
         if k > 0 and stages[k] != stages[k - 1]:
@@ -273,7 +280,8 @@ def _features(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, 
         hidden = functools.partial(conv_hidden_drift, spec, layout) if conv else mlp_hidden
         block_noise = {name: v[..., sl] for name, v in noise.items()}
         h, kl_k, path = integrate_block(spec, hidden, h, block_params(params, prefix), block_noise,
-                                        full_path=full_path, stl=stl, remat=remat)
+                                        full_path=full_path, stl=stl, remat=remat,
+                                        prior_std=block_prior_std(prior_std, sl))
         kl = kl + kl_k
         paths.append(path)
     return h, kl, (torch.cat(paths, dim=-1) if full_path else None)
@@ -288,9 +296,9 @@ def solve(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, rema
     noise : dict of tensors
         ``noise.scale_noise``'s dict with a leading axis of S paths: ``"dW"``
         (S, n_steps, n_weights) Brownian increments and ``"H"`` their space-time Lévy areas
-        (solvers that ``needs_levy_area``) for ``"sde"``; ``"eps"`` (S, n_weights) for
-        ``"meanfield"``; ``{}`` for ``"point"`` (S = 1). For ``architecture="conv"`` the last
-        axis holds the blocks' weights one after the other.
+        (solvers that ``needs_levy_area``) for ``"sde"``; ``"eps"`` (S, n_weights), the
+        starting weights' draw (``spec.gaussian_w0``); ``{}`` for ``"point"`` (S = 1). For
+        ``architecture="conv"`` the last axis holds the blocks' weights one after the other.
     full_path : bool
         Also return the weights at every step.
     stl : bool
