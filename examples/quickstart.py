@@ -3,7 +3,8 @@
 Fits :class:`skbnnsde.SDEBNNRegressor` (after a ``StandardScaler``, in a ``Pipeline``) on
 ``y = cos(x) + noise`` observed on ``[0, 2] ∪ [6, 8]``, prints test metrics on held-out
 points, and saves a plot of the posterior predictive (mean ± 2 std and sampled
-functions), whose band widens in the gap and beyond the data.
+functions), whose band widens in the gap and beyond the data (``laplace=True``: a linearised
+Laplace approximation over the starting weights and the read-out, fitted after training).
 
     python examples/quickstart.py
     python examples/quickstart.py --engine torch --max-iter 800 --output results/quickstart_torch.png
@@ -56,6 +57,7 @@ def main(argv=None):
         n_iter_no_change=2 if args.smoke else args.max_iter,  # train the whole budget
         n_steps=4 if args.smoke else 20,
         hidden_layer_sizes=(8,) if args.smoke else (32,),
+        laplace=True,  # a linearised Laplace approximation over w0 and the read-out: the band widens off the data
         random_state=args.seed,
     )
     model = make_pipeline(StandardScaler(), reg)
