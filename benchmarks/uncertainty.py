@@ -135,7 +135,7 @@ def main(argv=None):
                     C.log(f"{set_name} seed {seed} {name} {engine} "
                           f"{json.dumps({k: round(v, 3) for k, v in r.items()})}")
     parts = [C.header("Epistemic uncertainty on 1-D toy sets", argv, started,
-                      prog="python -m benchmarks.uncertainty")]
+                      prog="benchmarks.uncertainty")]
     parts.append("Variants (estimator defaults plus):\n\n" + "\n".join(
         f"- `{name}`: `{json.dumps(v)}`" for name, v in variants.items()))
     for set_name in sets:
