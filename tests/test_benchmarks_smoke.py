@@ -183,3 +183,17 @@ def test_stl_variance_smoke(tmp_path, bench):
     assert [row[1].strip() for row in rows] == names
     for row in rows[1:]:  # the same paths in every engine: the same variances, to rounding
         np.testing.assert_allclose([float(c) for c in row[2:4]], [float(c) for c in rows[0][2:4]], rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_uncertainty_smoke(tmp_path, bench):
+    pytest.importorskip("jax")
+    out = tmp_path / "unc.md"
+    bench("uncertainty").main([
+        "--seeds", "1", "--engines", "jax", "--sets", "sin10",
+        "--variants", 'tiny={"max_iter": 3, "n_steps": 2, "hidden_layer_sizes": [4]};'
+                      'tiny_laplace={"max_iter": 3, "n_steps": 2, "hidden_layer_sizes": [4], "laplace": true}',
+        "--output", str(out),
+    ])
+    text = out.read_text()
+    assert "GP (RBF + white)" in text and "| tiny_laplace | jax | 1 |" in text and "far/data" in text
