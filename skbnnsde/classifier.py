@@ -66,7 +66,13 @@ class SDEBNNClassifier(ClassifierMixin, BaseSDEBNN):
 
     def _validate_fit_data(self, X, y):
         X, y = validate_fit_X(self, X, y, ensure_min_samples=2)
-        check_classification_targets(y)
+        try:
+            check_classification_targets(y)
+        except TypeError as err:  # labels that do not sort: numbers and strings, or None, in one array
+            kinds = sorted({type(label).__name__ for label in np.ravel(y)})
+            raise TypeError(
+                f"y's labels must be of one sortable type (all numbers or all strings), got {kinds}: {err}"
+            ) from err
         return X, y
 
     def _encode_targets(self, y):

@@ -77,6 +77,12 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
 
     def _validate_fit_data(self, X, y):
         X, y = validate_fit_X(self, X, y, multi_output=True, y_numeric=True, ensure_min_samples=2)
+        try:  # validate_data converts object targets only; strings of other dtypes reach here
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"y must hold numbers for regression, got dtype {y.dtype} ({err}); a classifier takes labels"
+            ) from err
         # y is standardised in float64: its squares must not overflow there
         check_magnitude(y, "float64", "y", remedy="scale y, e.g. with a TransformedTargetRegressor",
                         overflows="standardising it")

@@ -234,3 +234,20 @@ def test_one_hot_encoded_column_transformer_output_is_accepted(engine):
     y = (colour[:, 0] == "red") + numeric[:, 0]
     pipe = make_pipeline(encode, SDEBNNRegressor(engine=engine, **TINY)).fit(table, y)
     assert np.isfinite(pipe.predict(table)).all() and np.isfinite(pipe.score(table, y))
+
+
+# ---- targets: errors that name y (found by tests/test_input_fuzz.py) ----------------------
+
+
+def test_regressor_refuses_string_targets_naming_y():
+    # before: numpy's UFuncTypeError from inside the magnitude check (a bare "could not convert" earlier)
+    with pytest.raises(ValueError, match="^y must hold numbers for regression, got dtype <U4"):
+        SDEBNNRegressor(**TINY).fit(X, np.where(Y_REG > 0, "up", "down"))
+
+
+@pytest.mark.parametrize("labels", [["z", None], ["one", 1]], ids=["str-and-none", "str-and-int"])
+def test_classifier_refuses_labels_of_mixed_types_naming_y(labels):
+    # before: "'<' not supported between instances of 'NoneType' and 'str'" from numpy's sort
+    y = np.array([labels[i % 2] for i in range(len(X))], dtype=object)
+    with pytest.raises(TypeError, match=r"^y's labels must be of one sortable type .*got \['\w+', 'str'\]"):
+        SDEBNNClassifier(**TINY).fit(X, y)
