@@ -10,9 +10,10 @@ Shared by both estimators: the checks that scikit-learn's ``validate_data`` does
   of ``OVERFLOW_HEADROOM = 1e4``. Measured on tiny to default-width networks (both engines,
   tanh and relu, up to 20 features and 200 rows), the regressor's first fit diverged from
   ``|X| = 1e18`` in float32 and ``1e153`` in float64 (``sqrt(max)`` / 18 and / 13), and no
-  fit or prediction below the limit overflowed. Larger ``|X|`` is refused with a
-  ``ValueError`` naming ``X``, the dtype and the remedies, as is anything beyond the dtype's
-  range, which would become ``inf`` when cast.
+  fit or prediction below the limit overflowed; the classifier's cross-entropy squares
+  nothing and fit up to 1e29, but one limit for both keeps the rule simple. Larger ``|X|``
+  is refused with a ``ValueError`` naming ``X``, the dtype and the remedies, as is anything
+  beyond the dtype's range, which would become ``inf`` when cast.
 * **Finite predictions.** :func:`finite_output` casts a prediction to the input's dtype and
   raises instead of returning NaN or inf.
 * **Divergence.** :func:`explain_divergence` adds to a :class:`TrainingDivergedError` what
