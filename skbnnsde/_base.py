@@ -37,6 +37,7 @@ from .engines.options import (
 from .engines.params import check_params
 from .engines.specs import ModelSpec, TrainSpec
 from ._sampling import PosteriorSamplingMixin
+from ._validation import explain_divergence
 
 _MAX_SEED = np.iinfo(np.int32).max
 
@@ -318,7 +319,8 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
                 print(line)
             return False
 
-        params, result = engine.fit(
+        engine_fit = explain_divergence(engine.fit, X_train, y_train if self._task == "regression" else None)
+        params, result = engine_fit(
             spec,
             train,
             params,
@@ -377,4 +379,7 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True  # densified for the engines, see _validation
+        # predictions keep X's float32/float64, as MLPRegressor's do; scikit-learn has no tag for
+        # that outside transformers (transformer_tags.preserves_dtype), so none is set
         return tags

@@ -23,7 +23,11 @@ PARAMETERS_DOC = """\
         Floating-point precision of the computation. One exception: the torch engine
         predicts with ``architecture="mlp"`` on the CPU in float64, because the CPU's
         float32 matrix kernels would make a row's prediction depend on its position in
-        ``X`` (by ~1e-6).
+        ``X`` (by ~1e-6). Predictions come back in the dtype of ``X`` (float32 or float64;
+        float64 for other dtypes), like ``MLPRegressor``'s. ``X`` (dense or scipy sparse)
+        may not exceed ``sqrt(finfo(dtype).max) / 1e4`` in magnitude (1.8e15 for float32,
+        1.3e150 for float64), beyond which the forward pass could overflow: a ``ValueError``
+        says so.
     architecture : {"mlp", "conv"}, default="mlp"
         Network of the hidden state. "mlp": ``f_h`` is a multilayer perceptron on the
         features (plus ``aug_dim`` zeros). "conv" (images): the rows of ``X`` are images of

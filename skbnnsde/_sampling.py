@@ -10,7 +10,9 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import dense_row_chunks, validate_predict_X
 
 _MAX_SEED = np.iinfo(np.int32).max
 
@@ -26,18 +28,26 @@ class PosteriorSamplingMixin:
 
     # ---- prediction helpers ---------------------------------------------------------------
     def _validate_predict_X(self, X):
-        check_is_fitted(self, "params_")
-        return validate_data(self, X, reset=False, dtype=np.float64)
+        """Fitted check, then ``X`` as float32/float64 or CSR (``_validation.validate_predict_X``)."""
+        return validate_predict_X(self, X)
 
     def _n_predict(self) -> int:
         return int(self.n_predict_samples) if self.n_predict_samples is not None else int(self.n_mc_samples)
 
     def _predict_samples(self, X, n_samples: int, seed: int) -> np.ndarray:
-        """Read-out values of ``n_samples`` weight paths: ``(n_samples, n_rows, n_outputs)``."""
+        """Read-out values of ``n_samples`` weight paths: ``(n_samples, n_rows, n_outputs)``, float64.
+
+        A sparse ``X`` goes to the engine a chunk of dense rows at a time; every chunk gets the
+        same ``seed``, hence the same weight paths, so the result is that of the dense ``X``.
+        """
         engine = self._engine()
         spec = self._fitted_spec(engine)
         params = {k: np.asarray(v, dtype=spec.dtype) for k, v in self.params_.items()}
-        out = engine.predict_samples(spec, params, X.astype(spec.dtype), n_samples=int(n_samples), seed=int(seed))
+        pieces = [
+            engine.predict_samples(spec, params, rows.astype(spec.dtype), n_samples=int(n_samples), seed=int(seed))
+            for rows in dense_row_chunks(X)
+        ]
+        out = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
         return np.asarray(out, dtype=np.float64)
 
     def _output_jacobians(self, X, n_samples: int, seed: int, names: tuple):
@@ -49,10 +59,10 @@ class PosteriorSamplingMixin:
         spec = self._fitted_spec(engine)
         params = {k: np.asarray(v, dtype=spec.dtype) for k, v in self.params_.items()}
         noise = sample_noise(spec, int(n_samples), int(seed))
-        X = X.astype(spec.dtype)
         for start in range(0, X.shape[0], JACOBIAN_ROWS):
             rows = slice(start, min(start + JACOBIAN_ROWS, X.shape[0]))
-            jac = engine.output_jacobian(spec, params, X[rows], noise, names)
+            dense = X[rows].toarray() if hasattr(X, "toarray") else X[rows]  # sparse X: one chunk at a time
+            jac = engine.output_jacobian(spec, params, dense.astype(spec.dtype), noise, names)
             yield rows, np.asarray(jac, dtype=np.float64)
 
     def _laplace_variance(self, X) -> np.ndarray:

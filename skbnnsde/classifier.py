@@ -6,11 +6,11 @@ import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
 from ._base import BaseSDEBNN
 from ._sampling import _check_n_samples
 from ._docs import ATTRIBUTES_DOC, PARAMETERS_DOC
+from ._validation import finite_output, validate_fit_X
 from .engines.options import CLASSIFICATION_LIKELIHOODS
 
 
@@ -65,8 +65,14 @@ class SDEBNNClassifier(ClassifierMixin, BaseSDEBNN):
     _default_likelihood = "categorical"
 
     def _validate_fit_data(self, X, y):
-        X, y = validate_data(self, X, y, dtype=np.float64, ensure_min_samples=2)
-        check_classification_targets(y)
+        X, y = validate_fit_X(self, X, y, ensure_min_samples=2)
+        try:
+            check_classification_targets(y)
+        except TypeError as err:  # labels that do not sort: numbers and strings, or None, in one array
+            kinds = sorted({type(label).__name__ for label in np.ravel(y)})
+            raise TypeError(
+                f"y's labels must be of one sortable type (all numbers or all strings), got {kinds}: {err}"
+            ) from err
         return X, y
 
     def _encode_targets(self, y):
@@ -84,8 +90,11 @@ class SDEBNNClassifier(ClassifierMixin, BaseSDEBNN):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs (standardise them, e.g. with a ``StandardScaler``).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs (standardise them, e.g. with a ``StandardScaler``). A sparse
+            matrix is densified for training. Values beyond
+            ``sqrt(finfo(dtype).max) / 1e4`` (1.8e15 for float32) raise a ``ValueError``:
+            the forward pass would overflow.
         y : array-like of shape (n_samples,)
             Class labels.
 
@@ -101,17 +110,24 @@ class SDEBNNClassifier(ClassifierMixin, BaseSDEBNN):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Query points.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to 1; columns follow ``classes_``.
+            Rows sum to 1; columns follow ``classes_``. In the dtype of ``X`` (float32 or
+            float64; float64 for other dtypes).
+
+        Raises
+        ------
+        ValueError
+            When ``X`` is too large for the computing ``dtype``, or a probability is not
+            finite (it never returns NaN or inf).
         """
         X = self._validate_predict_X(X)
         logits = self._predict_samples(X, self._n_predict(), self.predict_seed_)
-        return _softmax(logits).mean(axis=0)
+        return finite_output(_softmax(logits).mean(axis=0), X.dtype, "predict_proba")
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
@@ -123,7 +139,7 @@ class SDEBNNClassifier(ClassifierMixin, BaseSDEBNN):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Query points.
 
         Returns
@@ -139,7 +155,7 @@ class SDEBNNClassifier(ClassifierMixin, BaseSDEBNN):
 
         Parameters
         ----------
-        X : array-like of shape (n_rows, n_features)
+        X : {array-like, sparse matrix} of shape (n_rows, n_features)
             Query points.
         n_samples : int, default=1
             Number of weight paths.
@@ -149,9 +165,10 @@ class SDEBNNClassifier(ClassifierMixin, BaseSDEBNN):
         Returns
         -------
         proba_samples : ndarray of shape (n_rows, n_classes, n_samples)
-            Each slice ``[:, :, s]`` is a probability table whose rows sum to 1.
+            Each slice ``[:, :, s]`` is a probability table whose rows sum to 1, in the
+            dtype of ``X`` (float32 or float64; float64 for other dtypes).
         """
         X = self._validate_predict_X(X)
         _check_n_samples(n_samples)
         logits = self._predict_samples(X, n_samples, self._sample_seed(random_state))
-        return np.transpose(_softmax(logits), (1, 2, 0))
+        return finite_output(np.transpose(_softmax(logits), (1, 2, 0)), X.dtype, "sample_posterior")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import validate_data
 
 from ._base import BaseSDEBNN
 from ._sampling import _check_n_samples
 from ._docs import PARAMETERS_DOC, ATTRIBUTES_DOC
+from ._validation import check_magnitude, finite_output, validate_fit_X
 from .engines.options import MIN_HETEROSCEDASTIC_SCALE, REGRESSION_LIKELIHOODS
 
 #: β of the β-NLL loss that trains ``likelihood="heteroscedastic"`` (Seitzer et al., 2022)
@@ -76,9 +76,16 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
     _default_likelihood = "gaussian"
 
     def _validate_fit_data(self, X, y):
-        X, y = validate_data(
-            self, X, y, multi_output=True, y_numeric=True, dtype=np.float64, ensure_min_samples=2
-        )
+        X, y = validate_fit_X(self, X, y, multi_output=True, y_numeric=True, ensure_min_samples=2)
+        try:  # validate_data converts object targets only; strings of other dtypes reach here
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"y must hold numbers for regression, got dtype {y.dtype} ({err}); a classifier takes labels"
+            ) from err
+        # y is standardised in float64: its squares must not overflow there
+        check_magnitude(y, "float64", "y", remedy="scale y, e.g. with a TransformedTargetRegressor",
+                        overflows="standardising it")
         return X, y
 
     def _train_spec(self):
@@ -101,8 +108,11 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs (standardise them, e.g. with a ``StandardScaler``).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training inputs (standardise them, e.g. with a ``StandardScaler``). A sparse
+            matrix is densified for training. Values beyond
+            ``sqrt(finfo(dtype).max) / 1e4`` (1.8e15 for float32) raise a ``ValueError``:
+            the forward pass would overflow.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Targets.
 
@@ -143,7 +153,7 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Query points.
         return_std : bool, default=False
             Also return the predictive standard deviation: the spread of the function
@@ -153,21 +163,28 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
         Returns
         -------
         y_mean : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            Mean over ``n_predict_samples`` weight paths.
-        y_std : ndarray of the same shape, only when ``return_std=True``
+            Mean over ``n_predict_samples`` weight paths, in the dtype of ``X`` (float32
+            or float64; float64 for other dtypes).
+        y_std : ndarray of the same shape and dtype, only when ``return_std=True``
             Predictive standard deviation.
+
+        Raises
+        ------
+        ValueError
+            When ``X`` is too large for the computing ``dtype``, or a prediction is not
+            finite (it never returns NaN or inf).
         """
         X = self._validate_predict_X(X)
         samples, noise_variance = self._split_readout(
             self._predict_samples(X, self._n_predict(), self.predict_seed_)
         )
-        mean = samples.mean(axis=0) * self.y_scale_ + self.y_mean_
+        mean = finite_output(samples.mean(axis=0) * self.y_scale_ + self.y_mean_, X.dtype, "predict")
         if not return_std:
             return self._shape_output(mean)
         var = samples.var(axis=0) + noise_variance
         if hasattr(self, "laplace_covariance_"):
             var = var + self._laplace_variance(X)[:, : var.shape[-1]]
-        std = np.sqrt(var) * self.y_scale_
+        std = finite_output(np.sqrt(var) * self.y_scale_, X.dtype, "predict(return_std=True)")
         return self._shape_output(mean), self._shape_output(std)
 
     def sample_posterior(self, X, n_samples=1, random_state=0):
@@ -175,7 +192,7 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
 
         Parameters
         ----------
-        X : array-like of shape (n_rows, n_features)
+        X : {array-like, sparse matrix} of shape (n_rows, n_features)
             Query points.
         n_samples : int, default=1
             Number of functions drawn.
@@ -186,7 +203,8 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
         -------
         y_samples : ndarray of shape (n_rows, n_samples) or (n_rows, n_targets, n_samples)
             Function values (without observation noise), like
-            ``GaussianProcessRegressor.sample_y``.
+            ``GaussianProcessRegressor.sample_y``, in the dtype of ``X`` (float32 or
+            float64; float64 for other dtypes).
         """
         X = self._validate_predict_X(X)
         _check_n_samples(n_samples)
@@ -195,7 +213,7 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
         if hasattr(self, "laplace_covariance_"):  # each path's draw of the linearised parameters
             samples = samples + self._laplace_draws(X, n_samples, seed)[..., : samples.shape[-1]]
         samples = samples * self.y_scale_ + self.y_mean_  # (S, n, k)
-        out = np.transpose(samples, (1, 2, 0))  # (n, k, S)
+        out = finite_output(np.transpose(samples, (1, 2, 0)), X.dtype, "sample_posterior")  # (n, k, S)
         return out[:, 0, :] if self._y_ndim == 1 else out
 
     def __sklearn_tags__(self):

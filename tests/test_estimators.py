@@ -10,7 +10,6 @@ import warnings
 import joblib
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from engine_params import ENGINE_PARAMS
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
@@ -362,12 +361,6 @@ def test_bad_X_at_fit(make_X, match, reg_data):
     yb = y[: len(Xb)] if Xb.ndim and len(Xb) < len(y) else y
     with pytest.raises(ValueError, match=match):
         SDEBNNRegressor(**SMALL).fit(Xb, yb)
-
-
-def test_sparse_X_is_refused(reg_data):
-    X, y = reg_data
-    with pytest.raises(TypeError, match="[Ss]parse"):
-        SDEBNNRegressor(**SMALL).fit(sp.csr_matrix(X), y)
 
 
 def test_wrong_n_features_at_predict(engine_name, reg_data):

@@ -163,3 +163,17 @@ def test_laplace_covers_the_read_out_only_when_w0_has_a_posterior(engine_name, g
     est = SDEBNNRegressor(engine=engine_name, laplace=True, w0_posterior="gaussian", **SMALL).fit(X, y)
     assert est.laplace_parameters_ == ("readout.W", "readout.b")
     assert np.all(np.isfinite(est.predict(X, return_std=True)[1]))
+
+
+def test_laplace_std_is_the_same_for_sparse_and_float32_X(engine_name, gap_data):
+    import scipy.sparse as sp
+
+    X, y = gap_data
+    est = SDEBNNRegressor(engine=engine_name, laplace=True, **SMALL).fit(X, y)
+    query = np.array([[-6.0], [0.5], [6.0]])
+    _, std = est.predict(query, return_std=True)
+    _, std_sparse = est.predict(sp.csr_matrix(query), return_std=True)
+    _, std32 = est.predict(query.astype(np.float32), return_std=True)
+    np.testing.assert_allclose(std_sparse, std, rtol=1e-12)
+    assert std32.dtype == np.float32
+    np.testing.assert_allclose(std32, std, rtol=1e-5)
