@@ -404,3 +404,15 @@ def test_unfitted_estimator_raises_not_fitted(Estimator, method):
             est.weight_paths(2)
         else:
             getattr(est, method)(np.zeros((3, 2)))
+
+
+def test_return_std_through_a_pipeline_with_metadata_routing(engine_name, reg_data):
+    """What the README says: under metadata routing the regressor requests return_std."""
+    import sklearn
+
+    X, y = reg_data
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = reg(engine_name).set_predict_request(return_std=True)
+        pipe = make_pipeline(StandardScaler(), est).fit(X, y)
+        mean, std = pipe.predict(X[:5], return_std=True)
+    assert mean.shape == std.shape == (5,) and np.all(std > 0)
