@@ -148,8 +148,23 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
     def _shape_output(self, a):
         return a[:, 0] if self._y_ndim == 1 else a
 
-    def predict(self, X, return_std=False):
-        """Posterior predictive mean (and standard deviation) at ``X``.
+    def _laplace_mean_jacobian(self, X) -> np.ndarray:
+        """The Laplace step's mean Jacobian of the read-out: (n_rows, readout_width, P)."""
+        chunks = self._output_jacobians(X, self._n_predict(), self.predict_seed_, self.laplace_parameters_)
+        return np.concatenate([jac.mean(axis=0) for _, jac in chunks], axis=0)
+
+    def _epistemic_and_noise_variance(self, X):
+        """Mean ``(n, k)``, epistemic variance ``(n, k)`` and noise variance, in standardised units."""
+        samples, noise_variance = self._split_readout(
+            self._predict_samples(X, self._n_predict(), self.predict_seed_)
+        )
+        epistemic = samples.var(axis=0)
+        if hasattr(self, "laplace_covariance_"):
+            epistemic = epistemic + self._laplace_variance(X)[:, : epistemic.shape[-1]]
+        return samples.mean(axis=0), epistemic, np.broadcast_to(noise_variance, epistemic.shape)
+
+    def predict(self, X, return_std=False, return_cov=False):
+        """Posterior predictive mean (and standard deviation or covariance) at ``X``.
 
         Parameters
         ----------
@@ -157,8 +172,14 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
             Query points.
         return_std : bool, default=False
             Also return the predictive standard deviation: the spread of the function
-            over weight paths combined with the learned observation noise (for
-            ``likelihood="heteroscedastic"``, the noise each path predicts for the row).
+            over weight paths (and, with ``laplace=True``, the Laplace step's) combined with
+            the learned observation noise (for ``likelihood="heteroscedastic"``, the noise
+            each path predicts for the row). :meth:`predict_uncertainty` gives the two parts.
+        return_cov : bool, default=False
+            Also return the predictive covariance between the rows of ``X``, like
+            ``GaussianProcessRegressor.predict``: the covariance of the function over
+            weight paths (plus the Laplace step's), the noise variance on the diagonal. At
+            most one of ``return_std`` and ``return_cov``.
 
         Returns
         -------
@@ -167,25 +188,146 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
             or float64; float64 for other dtypes).
         y_std : ndarray of the same shape and dtype, only when ``return_std=True``
             Predictive standard deviation.
+        y_cov : ndarray of shape (n_samples, n_samples) or (n_samples, n_samples, n_targets)
+            Predictive covariance, only when ``return_cov=True``.
 
         Raises
         ------
         ValueError
             When ``X`` is too large for the computing ``dtype``, or a prediction is not
             finite (it never returns NaN or inf).
+        RuntimeError
+            When both ``return_std`` and ``return_cov`` are requested (as the GP does).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbnnsde import SDEBNNRegressor
+        >>> X = np.linspace(-1, 1, 20)[:, None]; y = X.ravel() ** 2
+        >>> reg = SDEBNNRegressor(max_iter=2, n_steps=2, hidden_layer_sizes=(4,), random_state=0).fit(X, y)
+        >>> mean, cov = reg.predict(X[:3], return_cov=True)
+        >>> mean.shape, cov.shape
+        ((3,), (3, 3))
         """
+        if return_std and return_cov:
+            raise RuntimeError("At most one of return_std or return_cov can be requested.")
         X = self._validate_predict_X(X)
+        if return_cov:
+            return self._predict_with_cov(X)
+        if not return_std:
+            samples, _ = self._split_readout(self._predict_samples(X, self._n_predict(), self.predict_seed_))
+            return self._shape_output(self._output_units(samples.mean(axis=0), X, "predict"))
+        mean, epistemic, noise = self._epistemic_and_noise_variance(X)
+        std = finite_output(np.sqrt(epistemic + noise) * self.y_scale_, X.dtype, "predict(return_std=True)")
+        return self._shape_output(self._output_units(mean, X, "predict")), self._shape_output(std)
+
+    def _output_units(self, mean, X, method):
+        """A standardised mean in the units of ``y`` and the dtype of ``X``, checked finite."""
+        return finite_output(mean * self.y_scale_ + self.y_mean_, X.dtype, method)
+
+    def _predict_with_cov(self, X):
         samples, noise_variance = self._split_readout(
             self._predict_samples(X, self._n_predict(), self.predict_seed_)
         )
-        mean = finite_output(samples.mean(axis=0) * self.y_scale_ + self.y_mean_, X.dtype, "predict")
-        if not return_std:
-            return self._shape_output(mean)
-        var = samples.var(axis=0) + noise_variance
+        centred = samples - samples.mean(axis=0)
+        cov = np.einsum("sik,sjk->ijk", centred, centred) / samples.shape[0]  # (n, n, k)
         if hasattr(self, "laplace_covariance_"):
-            var = var + self._laplace_variance(X)[:, : var.shape[-1]]
-        std = finite_output(np.sqrt(var) * self.y_scale_, X.dtype, "predict(return_std=True)")
-        return self._shape_output(mean), self._shape_output(std)
+            J = self._laplace_mean_jacobian(X)[:, : samples.shape[-1]]  # (n, k, P)
+            cov = cov + np.einsum("ikp,pq,jkq->ijk", J, self.laplace_covariance_, J)
+        diagonal = np.arange(X.shape[0])
+        cov[diagonal, diagonal] += np.broadcast_to(noise_variance, (X.shape[0], samples.shape[-1]))
+        cov = finite_output(cov * self.y_scale_**2, X.dtype, "predict(return_cov=True)")
+        mean = self._output_units(samples.mean(axis=0), X, "predict")
+        return self._shape_output(mean), (cov[..., 0] if self._y_ndim == 1 else cov)
+
+    def predict_uncertainty(self, X):
+        """The predictive mean and standard deviation, split into the model's part and the noise.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Query points.
+
+        Returns
+        -------
+        result : sklearn.utils.Bunch
+            ``mean``; ``epistemic_std``, the spread of the function (over weight paths, plus
+            the Laplace step's with ``laplace=True``), which more data would shrink;
+            ``aleatoric_std``, the observation noise the likelihood learned, which it would
+            not; ``std``, the predictive standard deviation of ``predict(X,
+            return_std=True)``, ``sqrt(epistemic_std² + aleatoric_std²)``. Each of shape
+            (n_samples,) or (n_samples, n_targets), in the dtype of ``X``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbnnsde import SDEBNNRegressor
+        >>> X = np.linspace(-1, 1, 20)[:, None]; y = X.ravel() ** 2
+        >>> reg = SDEBNNRegressor(max_iter=2, n_steps=2, hidden_layer_sizes=(4,), random_state=0).fit(X, y)
+        >>> sorted(reg.predict_uncertainty(X[:3]))
+        ['aleatoric_std', 'epistemic_std', 'mean', 'std']
+        """
+        from sklearn.utils import Bunch
+
+        X = self._validate_predict_X(X)
+        mean, epistemic, noise = self._epistemic_and_noise_variance(X)
+        parts = dict(mean=mean * self.y_scale_ + self.y_mean_, std=np.sqrt(epistemic + noise) * self.y_scale_,
+                     epistemic_std=np.sqrt(epistemic) * self.y_scale_, aleatoric_std=np.sqrt(noise) * self.y_scale_)
+        return Bunch(**{k: self._shape_output(finite_output(v, X.dtype, "predict_uncertainty"))
+                        for k, v in parts.items()})
+
+    def sample_y(self, X, n_samples=1, random_state=0):
+        """Draw targets at ``X`` from the posterior predictive, like ``GaussianProcessRegressor.sample_y``.
+
+        Each sample is a function of :meth:`sample_posterior` plus the likelihood's noise,
+        drawn independently for every row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_rows, n_features)
+            Query points.
+        n_samples : int, default=1
+            Number of samples drawn.
+        random_state : int, RandomState instance or None, default=0
+            Seed of the weight paths and of the noise.
+
+        Returns
+        -------
+        y_samples : ndarray of shape (n_rows, n_samples) or (n_rows, n_targets, n_samples)
+            Values of ``y``, in the dtype of ``X`` (float32 or float64).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbnnsde import SDEBNNRegressor
+        >>> X = np.linspace(-1, 1, 20)[:, None]; y = X.ravel() ** 2
+        >>> reg = SDEBNNRegressor(max_iter=2, n_steps=2, hidden_layer_sizes=(4,), random_state=0).fit(X, y)
+        >>> reg.sample_y(X[:3], n_samples=5).shape
+        (3, 5)
+        """
+        X = self._validate_predict_X(X)
+        _check_n_samples(n_samples)
+        seed = self._sample_seed(random_state)
+        raw = self._predict_samples(X, n_samples, seed)
+        functions, _ = self._split_readout(raw)
+        if hasattr(self, "laplace_covariance_"):
+            functions = functions + self._laplace_draws(X, n_samples, seed)[..., : functions.shape[-1]]
+        rng = np.random.default_rng(seed)
+        y = (functions + self._noise_draws(raw, rng)) * self.y_scale_ + self.y_mean_  # (S, n, k)
+        out = finite_output(np.transpose(y, (1, 2, 0)), X.dtype, "sample_y")
+        return out[:, 0, :] if self._y_ndim == 1 else out
+
+    def _noise_draws(self, raw, rng):
+        """The likelihood's noise for every path and row, in standardised units: (S, n, k)."""
+        k = self.y_mean_.shape[0]
+        shape = raw.shape[:-1] + (k,)
+        likelihood = self.spec_["likelihood"]
+        if likelihood == "heteroscedastic":
+            scale = np.logaddexp(0.0, raw[..., k:]) + MIN_HETEROSCEDASTIC_SCALE
+            return scale * rng.standard_normal(shape)
+        scale = np.exp(np.asarray(self.params_["log_scale"], dtype=np.float64))
+        draw = {"gaussian": rng.standard_normal, "laplace": rng.laplace, "cauchy": rng.standard_cauchy}[likelihood]
+        return scale * draw(shape)
 
     def sample_posterior(self, X, n_samples=1, random_state=0):
         """Draw functions from the posterior: one weight path per sample, shared by all rows.
@@ -202,9 +344,8 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
         Returns
         -------
         y_samples : ndarray of shape (n_rows, n_samples) or (n_rows, n_targets, n_samples)
-            Function values (without observation noise), like
-            ``GaussianProcessRegressor.sample_y``, in the dtype of ``X`` (float32 or
-            float64; float64 for other dtypes).
+            Function values (without observation noise; :meth:`sample_y` adds it), in the
+            dtype of ``X`` (float32 or float64; float64 for other dtypes).
         """
         X = self._validate_predict_X(X)
         _check_n_samples(n_samples)
