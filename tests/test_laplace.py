@@ -118,10 +118,17 @@ def test_output_jacobians_agree_between_engines():
 # ---- the estimator ----------------------------------------------------------------------
 
 
-def test_laplace_widens_the_band_away_from_the_data(engine_name, gap_data):
+@pytest.fixture(scope="module", params=ENGINE_PARAMS)
+def fits(request, gap_data):
+    """``(without, with laplace)`` fitted once per engine (the same training otherwise)."""
     X, y = gap_data
-    plain = SDEBNNRegressor(engine=engine_name, **SMALL).fit(X, y)
-    lap = SDEBNNRegressor(engine=engine_name, laplace=True, **SMALL).fit(X, y)
+    plain = SDEBNNRegressor(engine=request.param, **SMALL).fit(X, y)
+    return plain, SDEBNNRegressor(engine=request.param, laplace=True, **SMALL).fit(X, y)
+
+
+def test_laplace_widens_the_band_away_from_the_data(fits, gap_data):
+    X, y = gap_data
+    plain, lap = fits
     np.testing.assert_array_equal(lap.predict(X), plain.predict(X))  # the mean is unchanged
     assert lap.laplace_parameters_ == ("w0", "readout.W", "readout.b")
     assert lap.laplace_covariance_.shape == (lap.params_["w0"].size + lap.params_["readout.W"].size + 1,) * 2
@@ -134,9 +141,8 @@ def test_laplace_widens_the_band_away_from_the_data(engine_name, gap_data):
     assert std_far.mean() > 2 * std_data.mean()
 
 
-def test_laplace_samples_carry_the_linearised_variance(engine_name, gap_data):
-    X, y = gap_data
-    est = SDEBNNRegressor(engine=engine_name, laplace=True, **{**SMALL, "n_predict_samples": 4}).fit(X, y)
+def test_laplace_samples_carry_the_linearised_variance(fits):
+    est = fits[1]
     far = np.array([[-6.0], [6.0]])
     draws = est.sample_posterior(far, n_samples=2000, random_state=0)  # (rows, samples)
     _, std = est.predict(far, return_std=True)
@@ -145,9 +151,12 @@ def test_laplace_samples_carry_the_linearised_variance(engine_name, gap_data):
     np.testing.assert_allclose(draws.std(axis=1), np.sqrt(std**2 - noise**2), rtol=0.15)
 
 
-def test_laplace_false_after_laplace_true_removes_it(engine_name, gap_data):
+def test_laplace_false_after_laplace_true_removes_it(fits, gap_data):
+    import copy
+
     X, y = gap_data
-    est = SDEBNNRegressor(engine=engine_name, laplace=True, **SMALL).fit(X, y)
+    est = copy.deepcopy(fits[1])  # fitted, with the Laplace step
+    assert hasattr(est, "laplace_covariance_")
     est.set_params(laplace=False).fit(X, y)
     assert not hasattr(est, "laplace_covariance_")
 
@@ -165,11 +174,10 @@ def test_laplace_covers_the_read_out_only_when_w0_has_a_posterior(engine_name, g
     assert np.all(np.isfinite(est.predict(X, return_std=True)[1]))
 
 
-def test_laplace_std_is_the_same_for_sparse_and_float32_X(engine_name, gap_data):
+def test_laplace_std_is_the_same_for_sparse_and_float32_X(fits):
     import scipy.sparse as sp
 
-    X, y = gap_data
-    est = SDEBNNRegressor(engine=engine_name, laplace=True, **SMALL).fit(X, y)
+    est = fits[1]
     query = np.array([[-6.0], [0.5], [6.0]])
     _, std = est.predict(query, return_std=True)
     _, std_sparse = est.predict(sp.csr_matrix(query), return_std=True)

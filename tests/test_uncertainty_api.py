@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from engine_params import ENGINE_PARAMS
 
 from skbnnsde import SDEBNNRegressor
 
@@ -17,10 +18,18 @@ def data():
     return X, np.sin(3 * X[:, 0])
 
 
-@pytest.mark.parametrize("laplace", [False, True])
-def test_cov_diagonal_and_split_are_the_predictive_std(engine_name, data, laplace):
+@pytest.fixture(scope="module", params=[pytest.param((e.values[0], lap), marks=e.marks, id=f"{e.id}-laplace={lap}")
+                                        for e in ENGINE_PARAMS for lap in (False, True)])
+def fitted(request, data):
+    """A tiny regressor fitted once per engine, without and with the Laplace step."""
+    engine, laplace = request.param
     X, y = data
-    reg = SDEBNNRegressor(engine=engine_name, laplace=laplace, **TINY).fit(X, y)
+    return SDEBNNRegressor(engine=engine, laplace=laplace, **TINY).fit(X, y)
+
+
+def test_cov_diagonal_and_split_are_the_predictive_std(fitted, data):
+    X, _ = data
+    reg = fitted
     mean, std = reg.predict(X[:5], return_std=True)
     mean_c, cov = reg.predict(X[:5], return_cov=True)
     parts = reg.predict_uncertainty(X[:5])
@@ -35,9 +44,9 @@ def test_cov_diagonal_and_split_are_the_predictive_std(engine_name, data, laplac
     np.testing.assert_allclose(parts.aleatoric_std, noise, rtol=1e-12)
 
 
-def test_sample_y_adds_the_noise_to_the_functions(engine_name, data):
-    X, y = data
-    reg = SDEBNNRegressor(engine=engine_name, **TINY).fit(X, y)
+def test_sample_y_adds_the_noise_to_the_functions(fitted, data):
+    X, _ = data
+    reg = fitted
     draws = reg.sample_y(X[:3], n_samples=4000, random_state=0)
     assert draws.shape == (3, 4000)
     _, std = reg.predict(X[:3], return_std=True)
@@ -54,9 +63,9 @@ def test_multi_target_shapes_follow_the_gp(engine_name, data):
     assert reg.predict_uncertainty(X[:4]).epistemic_std.shape == (4, 2)
 
 
-def test_std_and_cov_together_are_refused(engine_name, data):
-    X, y = data
-    reg = SDEBNNRegressor(engine=engine_name, **TINY).fit(X, y)
+def test_std_and_cov_together_are_refused(fitted, data):
+    X, _ = data
+    reg = fitted
     with pytest.raises(RuntimeError, match="return_std or return_cov"):
         reg.predict(X, return_std=True, return_cov=True)
 
