@@ -18,13 +18,14 @@ each side, and saves ``bimodal_jax.png`` and ``metrics.json`` to ``--output``.
 
 Measured (``python examples/jax/sde_bimodal.py``: seed 0, 1,000 samples of ``z(T)``):
 60.6 % below 0 with mean -4.58, 39.4 % above with mean +4.83, so the target of issue 13
-(each side >= 25 %, each mean within 1 of its observation) is met; about 10 s of
-training. Seeds 0–9 all meet it: the smaller side holds 31.5–49.6 %, the side means lie in
-[-4.77, -4.17] and [+4.21, +4.83]. The drift net is the torch script's (width 32, two tanh
-layers, output layer at zero); at width 64 only 5 of seeds 0–9 were bimodal, the others
-collapsed onto one side (the torch script's docstring has the rest of what was tried). JAX
-draws its random numbers differently from torch, so the two scripts' samples differ, not
-their settings.
+(each side >= 25 %, each mean within 1 of its observation) is met; 5–8 s of training
+(compilation included), 10–15 s in all, on two cores shared with other jobs
+(``benchmarks/results/bimodal.md``). Seeds 0–9 all meet it: the smaller side holds
+31.5–49.6 %, the side means lie in [-4.77, -4.17] and [+4.21, +4.83]. The drift net is the
+torch script's (width 32, two tanh layers, output layer at zero); at width 64 only 5 of
+seeds 0–9 were bimodal, the others collapsed onto one side (the torch script's docstring
+has the rest of what was tried). JAX draws its random numbers differently from torch, so
+the two scripts' samples differ, not their settings.
 
     python examples/jax/sde_bimodal.py
     python examples/jax/sde_bimodal.py --seed 1 --output results/bimodal_jax

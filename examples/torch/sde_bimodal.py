@@ -17,8 +17,9 @@ the target densities, the training curve) and ``metrics.json`` to ``--output``.
 
 Measured (``python examples/torch/sde_bimodal.py``: seed 0, 1,000 samples of ``z(T)``):
 56.3 % below 0 with mean -4.20, 43.7 % above with mean +4.34, so the target of issue 13
-(each side >= 25 %, each mean within 1 of its observation) is met; about 30 s of
-training. Seeds 0–9 all meet it: the smaller side holds 28.8–48.8 %, the side means lie in
+(each side >= 25 %, each mean within 1 of its observation) is met; 28–36 s of training,
+31–40 s in all, on two cores shared with other jobs (``benchmarks/results/bimodal.md``).
+Seeds 0–9 all meet it: the smaller side holds 28.8–48.8 %, the side means lie in
 [-4.77, -4.02] and [+4.29, +4.85]. The modes sit inside ±5: the tempered target the
 weighted bound aims at peaks at ±4.88, the exact posterior of ``z(T)`` at ±4.60, and 300
 steps leave the learned posterior wider than the former (the figure draws both densities).
