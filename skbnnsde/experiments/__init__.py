@@ -9,5 +9,7 @@ share one implementation of each experiment. Plotting needs matplotlib
 - :mod:`~skbnnsde.experiments.plotting`: saving figures, the toy and calibration figures;
 - :mod:`~skbnnsde.experiments.toy`: toy 1-D regression (``examples/*/sdebnn_toy1d.py``);
 - :mod:`~skbnnsde.experiments.classification`: image classification
-  (``examples/*/sdebnn_classification.py``).
+  (``examples/*/sdebnn_classification.py``);
+- :mod:`~skbnnsde.experiments.bimodal`: the bimodal 1-D variational SDE of the original
+  torch demo, on torchsde and on jaxsde (``examples/*/sde_bimodal.py``).
 """
