@@ -17,8 +17,9 @@ it, and saves to ``--output``:
   Gaussian one averages them. The script prints how many modes the predictive density
   has at each input. Trained by the ELBO, which seeks one mode, the weight paths rarely
   split between the branches (the original demo's bimodal marginals came from a random
-  initial state and an importance-weighted bound, which the estimators do not have).
-  Skip it with ``--no-cauchy``.
+  initial state and an importance-weighted bound, which the estimators do not have; that
+  demo itself, a 1-D variational SDE, is ``examples/torch/sde_bimodal.py`` and
+  ``examples/jax/sde_bimodal.py``). Skip it with ``--no-cauchy``.
 
 The flags keep the original research code's names (``--ds``, ``--activn``, ``--loss``,
 ``--kl_scale``, ``--diff_const``, ``--aug_dim``, ``--stl``, ``--prior_dw``,
