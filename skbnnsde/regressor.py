@@ -308,13 +308,24 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
         X = self._validate_predict_X(X)
         _check_n_samples(n_samples)
         seed = self._sample_seed(random_state)
+        functions, raw = self._function_draws(X, n_samples, seed)
+        y = functions + self._noise_draws(raw, np.random.default_rng(seed))
+        return self._samples_output(y, X, "sample_y")
+
+    def _function_draws(self, X, n_samples: int, seed: int):
+        """Standardised function values of ``n_samples`` draws (S, n, k) and the raw read-out values.
+
+        One weight path per draw, plus, with ``laplace=True``, one draw of the linearised parameters.
+        """
         raw = self._predict_samples(X, n_samples, seed)
         functions, _ = self._split_readout(raw)
         if hasattr(self, "laplace_covariance_"):
             functions = functions + self._laplace_draws(X, n_samples, seed)[..., : functions.shape[-1]]
-        rng = np.random.default_rng(seed)
-        y = (functions + self._noise_draws(raw, rng)) * self.y_scale_ + self.y_mean_  # (S, n, k)
-        out = finite_output(np.transpose(y, (1, 2, 0)), X.dtype, "sample_y")
+        return functions, raw
+
+    def _samples_output(self, samples, X, method):
+        """Standardised draws (S, n, k) in the units of ``y``, shaped like the GP's ``sample_y``."""
+        out = finite_output(np.transpose(samples * self.y_scale_ + self.y_mean_, (1, 2, 0)), X.dtype, method)
         return out[:, 0, :] if self._y_ndim == 1 else out
 
     def _noise_draws(self, raw, rng):
@@ -349,13 +360,8 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
         """
         X = self._validate_predict_X(X)
         _check_n_samples(n_samples)
-        seed = self._sample_seed(random_state)
-        samples, _ = self._split_readout(self._predict_samples(X, n_samples, seed))
-        if hasattr(self, "laplace_covariance_"):  # each path's draw of the linearised parameters
-            samples = samples + self._laplace_draws(X, n_samples, seed)[..., : samples.shape[-1]]
-        samples = samples * self.y_scale_ + self.y_mean_  # (S, n, k)
-        out = finite_output(np.transpose(samples, (1, 2, 0)), X.dtype, "sample_posterior")  # (n, k, S)
-        return out[:, 0, :] if self._y_ndim == 1 else out
+        functions, _ = self._function_draws(X, n_samples, self._sample_seed(random_state))
+        return self._samples_output(functions, X, "sample_posterior")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

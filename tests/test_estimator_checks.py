@@ -39,20 +39,36 @@ def test_sklearn_checks_fast_config(estimator, check):
     check(estimator)
 
 
-def _default_engine_estimators():
-    """The shipped defaults on the first installed engine (what ``engine="auto"`` picks).
+#: the checks whose outcome depends on what a fit learns: the ones the shipped defaults must pass
+#: besides ``FAST`` (every other check tests the API, which the defaults do not change)
+LEARNING_CHECKS = frozenset({
+    "check_regressors_train", "check_regressors_int", "check_classifiers_train", "check_classifiers_classes",
+    "check_supervised_y_2d", "check_fit_idempotent",
+})
 
-    Every check runs on both engines with ``FAST`` above; the engines compute the same model
-    (``tests/test_engine_parity.py``, ``tests/test_golden.py``), so the default-config run,
-    whose fits of 400 epochs made it the suite's largest cost (~10 min of CPU per engine),
-    runs once.
+
+def _default_config_learning_checks():
+    """``(estimator, check)`` params of :data:`LEARNING_CHECKS` on the shipped defaults.
+
+    Every check runs on both engines with ``FAST`` above. On the defaults (fits of 400
+    epochs, which made the whole set the suite's largest cost: ~10 min of CPU per engine)
+    the checks of what a fit learns run, on the engine ``engine="auto"`` picks; the engines
+    compute the same model (``tests/test_engine_parity.py``, ``tests/test_golden.py``).
     """
-    return _estimators()[:2]
+    import functools
+
+    from sklearn.utils.estimator_checks import estimator_checks_generator
+
+    params = []
+    for estimator in _estimators()[:2]:
+        for k, (est, check) in enumerate(estimator_checks_generator(estimator, legacy=True)):
+            name = (check.func if isinstance(check, functools.partial) else check).__name__
+            if name in LEARNING_CHECKS:
+                params.append(pytest.param(est, check, id=f"{type(est).__name__}-{name}-{k}"))
+    return params
 
 
-# The same checks as ``check_estimator(Estimator())`` on the shipped defaults, one test per
-# check (rather than one per estimator) so that pytest-xdist can spread them.
 @pytest.mark.slow
-@parametrize_with_checks(_default_engine_estimators(), expected_failed_checks=_expected_failed_checks)
+@pytest.mark.parametrize("estimator, check", _default_config_learning_checks())
 def test_sklearn_checks_default_config(estimator, check):
     check(estimator)
