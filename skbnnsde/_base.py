@@ -37,7 +37,7 @@ from .engines.options import (
 from .engines.params import check_params
 from .engines.specs import ModelSpec, TrainSpec
 from ._sampling import PosteriorSamplingMixin
-from ._validation import explain_divergence
+from ._validation import check_fit_sample_weight, explain_divergence
 
 _MAX_SEED = np.iinfo(np.int32).max
 
@@ -180,7 +180,7 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
     _likelihoods: tuple = ()
     _default_likelihood = "gaussian"
 
-    def _encode_targets(self, y):  # pragma: no cover - abstract
+    def _encode_targets(self, y, sample_weight=None):  # pragma: no cover - abstract
         raise NotImplementedError
 
     # ---- engine and device ----------------------------------------------------------------
@@ -285,10 +285,11 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         return ModelSpec.from_dict({**self.spec_, **runtime})
 
     # ---- fitting --------------------------------------------------------------------------
-    def _fit(self, X, y):
+    def _fit(self, X, y, sample_weight=None):
         self._check_params()
         X, y = self._validate_fit_data(X, y)
-        y_enc, n_outputs = self._encode_targets(y)
+        sample_weight = check_fit_sample_weight(sample_weight, X)
+        y_enc, n_outputs = self._encode_targets(y, sample_weight)
 
         engine = self._engine()
         device = self._resolve_device(engine)
@@ -307,9 +308,9 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
             params = engine.init_params(spec, init_seed)
 
         validation_data = None
-        X_train, y_train = X, y_enc
+        X_train, y_train, w_train = X, y_enc, sample_weight
         if self.early_stopping:
-            X_train, y_train, validation_data = self._split_validation(X, y_enc, split_seed)
+            X_train, y_train, w_train, validation_data = self._split_validation(X, y_enc, sample_weight, split_seed)
 
         def callback(epoch, loss, val_loss):
             if self.verbose:
@@ -329,6 +330,7 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
             seed=train_seed,
             callback=callback,
             validation_data=validation_data,
+            sample_weight=w_train,
         )
 
         self.params_ = params
@@ -339,7 +341,7 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         for name in ("laplace_parameters_", "laplace_prior_precision_", "laplace_covariance_"):
             self.__dict__.pop(name, None)
         if self.laplace:
-            self._fit_laplace(X_train)
+            self._fit_laplace(X_train, w_train)
         prev_iter = self.n_iter_ if warm else 0
         prev_curve = list(self.loss_curve_) if warm else []
         self.loss_curve_ = prev_curve + [float(v) for v in result.loss_curve]
@@ -359,19 +361,30 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
     def _same_structure(self, spec: ModelSpec) -> bool:
         return ModelSpec.from_dict(self.spec_).structure() == spec.structure()
 
-    def _split_validation(self, X, y, seed):
+    def _split_validation(self, X, y, sample_weight, seed):
+        """``(X_train, y_train, weights_train, validation_data)``: ``validation_fraction`` held out."""
         from sklearn.model_selection import train_test_split
 
         stratify = y if self._task == "classification" else None
-        X_tr, X_val, y_tr, y_val = train_test_split(
-            X, y, test_size=self.validation_fraction, random_state=seed, stratify=stratify
-        )
+        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+        parts = train_test_split(*arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
+        X_tr, X_val, y_tr, y_val = parts[:4]
+        w_tr, w_val = parts[4:] if sample_weight is not None else (None, None)
         if X_val.shape[0] < 1 or X_tr.shape[0] < 1:
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves an empty training or "
                 f"validation set for {X.shape[0]} samples"
             )
-        return X_tr, y_tr, (X_val.astype(self.dtype, copy=False), y_val)
+        for part, w in (("training", w_tr), ("validation", w_val)):
+            if w is not None and not w.sum() > 0:
+                raise ValueError(
+                    f"sample_weight is zero on every row of the {part} set that early_stopping holds out "
+                    "(validation_fraction); give more rows a positive weight or use early_stopping=False"
+                )
+        validation_data = (X_val.astype(self.dtype, copy=False), y_val)
+        if w_val is not None:
+            validation_data += (w_val,)
+        return X_tr, y_tr, w_tr, validation_data
 
     def _validate_fit_data(self, X, y):  # pragma: no cover - overridden
         raise NotImplementedError

@@ -82,8 +82,12 @@ class PosteriorSamplingMixin:
             parts.append(linearised_draws(jac, self.laplace_covariance_, int(n_samples), rng))
         return np.concatenate(parts, axis=1)
 
-    def _fit_laplace(self, X) -> None:
-        """The linearised Laplace approximation at the fitted parameters (``_laplace``'s docstring)."""
+    def _fit_laplace(self, X, sample_weight=None) -> None:
+        """The linearised Laplace approximation at the fitted parameters (``_laplace``'s docstring).
+
+        ``sample_weight`` weights every row's term of the Gauss-Newton matrix, as it weights the
+        row's log-likelihood in training.
+        """
         from ._laplace import (
             evidence_prior_precision,
             gauss_newton,
@@ -99,7 +103,10 @@ class PosteriorSamplingMixin:
         G = 0.0
         for rows, jac in self._output_jacobians(X, n_paths, self.predict_seed_, names):
             out = self._predict_samples(X[rows], n_paths, self.predict_seed_)
-            G = G + gauss_newton(jac, output_precisions(spec, params, out))
+            precisions = output_precisions(spec, params, out)
+            if sample_weight is not None:
+                precisions = precisions * sample_weight[rows][None, :, None]
+            G = G + gauss_newton(jac, precisions)
         theta = np.concatenate([params[name].ravel() for name in names])
         self.laplace_parameters_ = names
         self.laplace_prior_precision_ = evidence_prior_precision(G, theta)

@@ -33,7 +33,7 @@ import functools
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .engines.training import TrainingDivergedError
 
@@ -131,6 +131,22 @@ def validate_fit_X(estimator, X, y, **kwargs):
     X, y = validate_data(estimator, X, y, accept_sparse=SPARSE_FORMATS, dtype=FLOAT_DTYPES, **kwargs)
     check_magnitude(X, estimator.dtype, "X")
     return dense_fit_X(X), y
+
+
+def check_fit_sample_weight(sample_weight, X):
+    """``sample_weight`` for ``fit``: None, or float64 weights (n_samples,), non-negative, positive sum.
+
+    scikit-learn's ``_check_sample_weight`` checks the shape, finiteness and sign; a sum of
+    zero would leave nothing to fit and is refused too.
+    """
+    if sample_weight is None:
+        return None
+    sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    if not np.isfinite(sample_weight).all():
+        raise ValueError("sample_weight must be finite; it holds NaN or inf")
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
+    return sample_weight
 
 
 def dense_fit_X(X):

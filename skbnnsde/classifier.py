@@ -75,7 +75,7 @@ class SDEBNNClassifier(ClassifierMixin, BaseSDEBNN):
             ) from err
         return X, y
 
-    def _encode_targets(self, y):
+    def _encode_targets(self, y, sample_weight=None):
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
@@ -85,7 +85,7 @@ class SDEBNNClassifier(ClassifierMixin, BaseSDEBNN):
         return y_idx.astype(np.int32), len(self.classes_)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the posterior over weight paths by maximising the ELBO.
 
         Parameters
@@ -97,13 +97,20 @@ class SDEBNNClassifier(ClassifierMixin, BaseSDEBNN):
             the forward pass would overflow.
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of every row's log-likelihood in the ELBO (None: all 1). A
+            weight counts as that many copies of the row: the data term is the weighted mean
+            and the KL term is divided by the weights' sum, so an integer weight acts like
+            repeated rows and a zero weight like a removed row (as far as the stochastic
+            training allows). Rescaling all weights by a factor therefore changes the balance
+            with the prior, as repeating every row would.
 
         Returns
         -------
         self : SDEBNNClassifier
             The fitted estimator.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight)
 
     def predict_proba(self, X):
         """Class probabilities averaged over ``n_predict_samples`` weight paths.

@@ -94,16 +94,17 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
             train = train.replace(heteroscedastic_beta=HETEROSCEDASTIC_BETA)
         return train
 
-    def _encode_targets(self, y):
+    def _encode_targets(self, y, sample_weight=None):
         y2 = y.reshape(len(y), -1).astype(np.float64)
         self._y_ndim = y.ndim
-        self.y_mean_ = y2.mean(axis=0)
-        scale = y2.std(axis=0)
+        # weighted like the data term, so that integer weights standardise as repeated rows do
+        self.y_mean_ = np.average(y2, axis=0, weights=sample_weight)
+        scale = np.sqrt(np.average((y2 - self.y_mean_) ** 2, axis=0, weights=sample_weight))
         self.y_scale_ = np.where(scale > 0, scale, 1.0)
         return (y2 - self.y_mean_) / self.y_scale_, y2.shape[1]
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the posterior over weight paths by maximising the ELBO.
 
         Parameters
@@ -115,13 +116,20 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
             the forward pass would overflow.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of every row's log-likelihood in the ELBO (None: all 1). A
+            weight counts as that many copies of the row: the data term is the weighted mean
+            and the KL term is divided by the weights' sum, so an integer weight acts like
+            repeated rows and a zero weight like a removed row (as far as the stochastic
+            training allows). Rescaling all weights by a factor therefore changes the balance
+            with the prior, as repeating every row would.
 
         Returns
         -------
         self : SDEBNNRegressor
             The fitted estimator.
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight)
 
     def _noise_variance(self) -> np.ndarray:
         """Variance of the observation noise, in standardised units, per target.

@@ -30,7 +30,18 @@ def _estimators(**params):
     return out
 
 
+#: weighted and repeated rows give the same fit up to rounding, which 60 epochs amplify in float32
+#: beyond these checks' 1e-7; ``tests/test_sample_weight.py`` runs the check in float64, where
+#: it passes on both engines, and checks the float32 fits agree within 1e-4
+_FLOAT32_WEIGHT_EQUIVALENCE = "weighted and repeated rows agree up to float32 rounding, not to the check's 1e-7"
+
+
 def _expected_failed_checks(estimator):
+    if estimator.dtype == "float32":
+        return {
+            "check_sample_weight_equivalence_on_dense_data": _FLOAT32_WEIGHT_EQUIVALENCE,
+            "check_sample_weight_equivalence_on_sparse_data": _FLOAT32_WEIGHT_EQUIVALENCE,
+        }
     return {}
 
 

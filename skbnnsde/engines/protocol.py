@@ -43,7 +43,9 @@ class Engine(Protocol):
         seed: int,
         callback: "EpochCallback | None" = None,
         validation_data: "tuple | None" = None,
+        sample_weight: "np.ndarray | None" = None,
     ) -> "tuple[dict, FitResult]": ...
+    # validation_data: (X_val, y_val) or (X_val, y_val, weights); sample_weight: see training.row_weights
 
     def predict_samples(
         self, spec: ModelSpec, params: dict, X: np.ndarray, *, n_samples: int, seed: int

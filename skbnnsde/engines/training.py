@@ -56,6 +56,34 @@ def micro_batches(idx: np.ndarray, k: int) -> list:
     return [part for part in np.array_split(idx, max(1, int(k))) if len(part)]
 
 
+def row_weights(sample_weight, n_rows: int) -> "tuple[np.ndarray | None, float]":
+    """The data term's weight of every row, and the number of rows the KL term is divided by.
+
+    Without ``sample_weight``: ``(None, n_rows)``. With it: the weights rescaled to mean 1
+    over the rows (so a minibatch's weighted mean of the log-likelihoods estimates the whole
+    data term without bias) and their sum, the effective number of rows. So an integer weight
+    counts as that many copies of the row, and a zero weight as the row's absence, in the data
+    term and in the KL's ``1 / n_train`` alike.
+
+    Examples
+    --------
+    >>> weights, n_train = row_weights(np.array([2.0, 1.0, 0.0, 1.0]), 4)
+    >>> weights.tolist(), n_train
+    ([2.0, 1.0, 0.0, 1.0], 4.0)
+    >>> row_weights(None, 3)
+    (None, 3.0)
+    """
+    if sample_weight is None:
+        return None, float(n_rows)
+    w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+    if w.shape[0] != n_rows:
+        raise ValueError(f"sample_weight has {w.shape[0]} entries for {n_rows} rows")
+    total = float(w.sum())
+    if not (total > 0 and np.isfinite(total)) or (w < 0).any():
+        raise ValueError("sample_weight must be non-negative and finite, with a positive sum")
+    return w * (n_rows / total), total
+
+
 def learning_rate_at(train: TrainSpec, step, n_batches: int):
     """The learning rate of optimiser step ``step`` (0-based; scalar or array).
 

@@ -25,7 +25,7 @@ import optax
 
 from ..noise import noise_shapes, scale_noise, validation_noise
 from ..specs import ModelSpec, TrainSpec
-from ..training import learning_rates, run_epochs
+from ..training import learning_rates, row_weights, run_epochs
 from .likelihoods import _row_mean, beta_nll_weights, log_likelihood
 from .solve import solve
 
@@ -81,14 +81,19 @@ def _pad_rows(n: int, batch_size: int, grad_accumulation: int) -> int:
     return int(math.ceil(batch_size / multiple) * multiple)
 
 
-def _epoch_arrays(X, y, index_batches, padded: int):
-    """Stack the minibatches of one epoch into padded arrays and their row mask."""
+def _epoch_arrays(X, y, index_batches, padded: int, weights=None):
+    """Stack the minibatches of one epoch into padded arrays, their row mask and row weights.
+
+    The row weights are ``weights`` (``training.row_weights``) on the rows and 0 on the
+    padding; without ``weights``, the mask itself.
+    """
     idx = np.zeros((len(index_batches), padded), dtype=np.int64)
     mask = np.zeros((len(index_batches), padded), dtype=X.dtype)
     for i, b in enumerate(index_batches):
         idx[i, : len(b)] = b
         mask[i, : len(b)] = 1
-    return X[idx], y[idx], mask
+    w = mask if weights is None else (weights[idx] * mask).astype(X.dtype)
+    return X[idx], y[idx], mask, w
 
 
 # ---- noise and losses -------------------------------------------------------------------
@@ -109,12 +114,13 @@ def sample_training_noise(spec: ModelSpec, rng, n_samples: int) -> dict:
 
 
 def minibatch_loss(spec: ModelSpec, params, x, y, noise, *, kl_factor, n_train, mask=None, beta=0.0,
-                   stl=False, remat=False):
+                   stl=False, remat=False, row_weights=None):
     """The negative ELBO per row of one minibatch: a scalar.
 
-    ``- mean_s mean_rows log p(y | o_s) + kl_factor * mean_s KL_s / n_train`` over the paths
-    of ``noise`` (scaled, leading axis S; see ``solve.solve``), the rows where ``mask`` is 1
-    if given. ``beta`` weights a heteroscedastic likelihood's terms (the β-NLL); ``stl`` adds
+    ``- mean_s mean_rows w * log p(y | o_s) + kl_factor * mean_s KL_s / n_train`` over the
+    paths of ``noise`` (scaled, leading axis S; see ``solve.solve``), the rows where ``mask``
+    is 1 if given; ``w`` is ``row_weights`` (B,) (``training.row_weights``, 0 on padding), 1
+    if not given. ``beta`` weights a heteroscedastic likelihood's terms (the β-NLL); ``stl`` adds
     the sticking-the-landing term to the KL; ``remat`` recomputes the solver's steps in the
     backward pass.
     """
@@ -126,15 +132,27 @@ def minibatch_loss(spec: ModelSpec, params, x, y, noise, *, kl_factor, n_train, 
         return log_likelihood(spec, params, o, y, weights=weights)
 
     ll = jax.vmap(path_ll)(out)  # (S, B)
-    return -jnp.mean(_row_mean(ll, mask, axis=1)) + kl_factor * jnp.mean(kl) / n_train
+    return -jnp.mean(_weighted_row_mean(ll, mask, row_weights, axis=1)) + kl_factor * jnp.mean(kl) / n_train
 
 
-def predictive_nll(spec: ModelSpec, params, x, y, noise, *, mask=None):
-    """The validation loss ``- mean_rows log mean_s p(y | o_s)`` (the rows where ``mask`` is 1 if given)."""
+def _weighted_row_mean(values, mask, row_weights, axis: int):
+    """``likelihoods._row_mean`` of ``values`` times ``row_weights`` (B,) when given."""
+    if row_weights is None:
+        return _row_mean(values, mask, axis)
+    w = row_weights.reshape(-1, *[1] * (values.ndim - 1 - axis))
+    count = jnp.sum(mask) if mask is not None else values.shape[axis]
+    return jnp.sum(values * w, axis=axis) / jnp.maximum(count, 1.0)
+
+
+def predictive_nll(spec: ModelSpec, params, x, y, noise, *, mask=None, row_weights=None):
+    """The validation loss ``- mean_rows w * log mean_s p(y | o_s)``.
+
+    Over the rows where ``mask`` is 1 if given; ``w`` is ``row_weights`` (B,), 1 if not given.
+    """
     out, _, _ = solve(spec, params, x, noise)
     ll = jax.vmap(lambda o: log_likelihood(spec, params, o, y))(out)  # (S, B)
     lp = jax.scipy.special.logsumexp(ll, axis=0) - jnp.log(ll.shape[0])
-    return -_row_mean(lp, mask, axis=0)
+    return -_weighted_row_mean(lp, mask, row_weights, axis=0)
 
 
 # ---- compiled functions -----------------------------------------------------------------
@@ -168,36 +186,39 @@ def _compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, 
     optimizer = _optimizer()
     loss_and_grad = _loss_and_grad(spec, beta, remat)
 
-    def grads_of(params, x, y, mask, noise, kl_factor, n_train):
+    def grads_of(params, x, y, mask, rw, noise, kl_factor, n_train):
         if grad_accumulation == 1:
-            return loss_and_grad(params, x, y, noise, kl_factor=kl_factor, n_train=n_train, mask=mask)
+            return loss_and_grad(params, x, y, noise, kl_factor=kl_factor, n_train=n_train, mask=mask,
+                                 row_weights=rw)
         parts = grad_accumulation
         xs = x.reshape(parts, -1, *x.shape[1:])
         ys = y.reshape(parts, -1, *y.shape[1:])
         ms = mask.reshape(parts, -1)
+        rws = rw.reshape(parts, -1)
         weights = ms.sum(axis=1) / jnp.maximum(mask.sum(), 1.0)
 
         def body(acc, inp):
-            xp, yp, mp, wp = inp
-            loss, g = loss_and_grad(params, xp, yp, noise, kl_factor=kl_factor, n_train=n_train, mask=mp)
+            xp, yp, mp, rwp, wp = inp
+            loss, g = loss_and_grad(params, xp, yp, noise, kl_factor=kl_factor, n_train=n_train, mask=mp,
+                                    row_weights=rwp)
             return jax.tree_util.tree_map(lambda a, b: a + wp * b, acc, (loss, g)), None
 
         zero = (jnp.zeros((), x.dtype), jax.tree_util.tree_map(jnp.zeros_like, params))
-        (loss, g), _ = jax.lax.scan(body, zero, (xs, ys, ms, weights))
+        (loss, g), _ = jax.lax.scan(body, zero, (xs, ys, ms, rws, weights))
         return loss, g
 
-    def epoch(params, opt_state, key, Xb, yb, mb, lrs, kl_factor, n_train):
+    def epoch(params, opt_state, key, Xb, yb, mb, wb, lrs, kl_factor, n_train):
         def step(carry, inp):
             params, opt_state, key = carry
-            x, y, mask, lr = inp
+            x, y, mask, rw, lr = inp
             key, sub = jax.random.split(key)
             noise = sample_training_noise(spec, sub, n_mc_samples)
-            loss, g = grads_of(params, x, y, mask, noise, kl_factor, n_train)
+            loss, g = grads_of(params, x, y, mask, rw, noise, kl_factor, n_train)
             opt_state = optax.tree_utils.tree_set(opt_state, learning_rate=lr)
             updates, opt_state = optimizer.update(g, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state, key), loss
 
-        (params, opt_state, key), losses = jax.lax.scan(step, (params, opt_state, key), (Xb, yb, mb, lrs))
+        (params, opt_state, key), losses = jax.lax.scan(step, (params, opt_state, key), (Xb, yb, mb, wb, lrs))
         return params, opt_state, key, losses
 
     return jax.jit(epoch), optimizer
@@ -216,16 +237,20 @@ def _validation_loss(spec: ModelSpec, train: TrainSpec, validation_data, seed: i
     """The validation loss as a function of the parameters.
 
     :func:`predictive_nll` on the validation rows (padded to :func:`_row_bucket`'s size) and
-    the paths of ``noise.validation_noise``, the same every epoch.
+    the paths of ``noise.validation_noise``, the same every epoch; a third array in
+    ``validation_data`` weights the rows.
     """
-    Xv, yv = _rows(spec, validation_data[0]), _targets(spec, validation_data[1])
-    Xv, yv, mv = (a[0] for a in _epoch_arrays(Xv, yv, [np.arange(len(Xv))], _row_bucket(len(Xv))))
+    Xv, yv, *wv = validation_data
+    Xv, yv = _rows(spec, Xv), _targets(spec, yv)
+    wv, _ = row_weights(wv[0] if wv else None, len(Xv))
+    Xv, yv, mv, wv = (a[0] for a in _epoch_arrays(Xv, yv, [np.arange(len(Xv))], _row_bucket(len(Xv)), wv))
     noise = _to_jax(spec, scale_noise(spec, validation_noise(spec, train.n_mc_samples, seed)))
     fn = _compiled_validation(spec)
-    return lambda params: float(fn(params, Xv, yv, noise, mask=mv))
+    return lambda params: float(fn(params, Xv, yv, noise, mask=mv, row_weights=wv))
 
 
-def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=None, validation_data=None):
+def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=None, validation_data=None,
+        sample_weight=None):
     """Train from ``params`` (NumPy); returns ``(params as JAX arrays, FitResult)``.
 
     Call it inside the engine's scoped precision and device (``JaxEngine.fit`` does).
@@ -234,7 +259,9 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
     paths from ``noise.validation_noise``, the same every epoch. So the same seed gives the
     same fit, and ``grad_accumulation`` changes the memory used, not the result (up to
     floating-point rounding; for ``likelihood="heteroscedastic"`` the β-NLL weights are
-    normalised within each part).
+    normalised within each part). ``sample_weight`` (n,) weights the rows' log-likelihoods
+    (``training.row_weights``), and a third array in ``validation_data`` those of the
+    validation rows.
     """
     dtype = np.dtype(spec.dtype)
     X, y = _rows(spec, X), _targets(spec, y)
@@ -246,14 +273,15 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
     p = _to_jax(spec, params)
     opt_state = optimizer.init(p)
     key = jax.random.PRNGKey(seed)
-    n_train = np.asarray(n, dtype)
+    weights, n_train = row_weights(sample_weight, n)
+    n_train = np.asarray(n_train, dtype)
 
     def run_epoch(epoch, index_batches, kl_factor):
         nonlocal p, opt_state, key
-        Xb, yb, mb = _epoch_arrays(X, y, index_batches, padded)
+        Xb, yb, mb, wb = _epoch_arrays(X, y, index_batches, padded, weights)
         lrs = learning_rates(train, epoch, len(index_batches)).astype(dtype)
         kl_factor = np.asarray(kl_factor, dtype)
-        p, opt_state, key, losses = epoch_fn(p, opt_state, key, Xb, yb, mb, lrs, kl_factor, n_train)
+        p, opt_state, key, losses = epoch_fn(p, opt_state, key, Xb, yb, mb, wb, lrs, kl_factor, n_train)
         counts = mb.sum(axis=1)
         return float(np.sum(np.asarray(losses) * counts) / counts.sum())
 

@@ -15,7 +15,7 @@ import torch
 
 from ..noise import noise_shapes, scale_noise, validation_noise
 from ..specs import ModelSpec, TrainSpec
-from ..training import learning_rate_at, micro_batches, run_epochs
+from ..training import learning_rate_at, micro_batches, row_weights, run_epochs
 from .likelihoods import _row_mean, beta_nll_weights, log_likelihood
 from .solve import solve
 
@@ -70,35 +70,46 @@ def sample_training_noise(spec: ModelSpec, rng: torch.Generator, n_samples: int)
 
 
 def minibatch_loss(spec: ModelSpec, params, x, y, noise, *, kl_factor, n_train, mask=None, beta=0.0,
-                   stl=False, remat=False):
+                   stl=False, remat=False, row_weights=None):
     """The negative ELBO per row of one minibatch: a scalar tensor.
 
-    ``- mean_s mean_rows log p(y | o_s) + kl_factor * mean_s KL_s / n_train`` over the paths
-    of ``noise`` (scaled, see :func:`solve`), the rows where ``mask`` is 1 if given. ``beta``
+    ``- mean_s mean_rows w * log p(y | o_s) + kl_factor * mean_s KL_s / n_train`` over the
+    paths of ``noise`` (scaled, see :func:`solve`), the rows where ``mask`` is 1 if given;
+    ``w`` is ``row_weights`` (B,) (``training.row_weights``), 1 if not given. ``beta``
     weights a heteroscedastic likelihood's terms (the β-NLL); ``stl`` adds the
     sticking-the-landing term to the KL; ``remat`` recomputes the drifts in the backward pass.
     """
     out, kl, _ = solve(spec, params, x, noise, stl=stl, remat=remat)
     weights = beta_nll_weights(spec, out, beta, mask) if beta and spec.heteroscedastic else None
     ll = log_likelihood(spec, params, out, y, weights=weights)  # (S, B)
+    if row_weights is not None:
+        ll = ll * row_weights
     data = ll.mean() if mask is None else _row_mean(ll, mask, -1).mean()
     return -data + (kl_factor / n_train) * kl.mean()
 
 
-def predictive_nll(spec: ModelSpec, params, x, y, noise, *, mask=None):
-    """The validation loss ``- mean_rows log mean_s p(y | o_s)`` (the rows where ``mask`` is 1 if given)."""
+def predictive_nll(spec: ModelSpec, params, x, y, noise, *, mask=None, row_weights=None):
+    """The validation loss ``- mean_rows w * log mean_s p(y | o_s)``.
+
+    Over the rows where ``mask`` is 1 if given; ``w`` is ``row_weights`` (B,), 1 if not given.
+    """
     out, _, _ = solve(spec, params, x, noise)
     ll = log_likelihood(spec, params, out, y)  # (S, B)
     lp = torch.logsumexp(ll, dim=0) - math.log(ll.shape[0])
+    if row_weights is not None:
+        lp = lp * row_weights
     return -(lp.mean() if mask is None else _row_mean(lp, mask, -1)[0])
 
 
-def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=None, validation_data=None):
+def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=None, validation_data=None,
+        sample_weight=None):
     """Train from ``params`` (NumPy); returns ``(params as detached tensors, FitResult)``.
 
     Every optimiser step draws ``n_mc_samples`` fresh paths shared by all the rows of its
     minibatch and by its ``grad_accumulation`` parts, whose gradients are summed with weights
     ``len(part) / len(batch)`` (so accumulation changes the memory used, not the result).
+    ``sample_weight`` (n,) weights the rows' log-likelihoods (``training.row_weights``), and
+    a third array in ``validation_data`` those of the validation rows.
     Adam takes its rate from ``training.learning_rate_at`` through a ``LambdaLR`` (base rate
     1, so the rate is the schedule's value). Epochs, early stopping, the callback and the
     result are ``training.run_epochs``'s.
@@ -107,6 +118,8 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
     p = _to_tensors(spec, params, requires_grad=True)
     Xt, yt = _rows(spec, X), _targets(spec, y)
     n = Xt.shape[0]
+    weights, n_train = row_weights(sample_weight, n)
+    wt = None if weights is None else torch.as_tensor(weights, dtype=_torch_dtype(spec), device=device)
     n_batches = math.ceil(n / train.batch_size_for(n))
     stl = spec.stl and spec.posterior == "sde"
     generator = torch.Generator(device=device)
@@ -124,8 +137,9 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
             for part in micro_batches(idx, train.grad_accumulation):
                 rows = torch.as_tensor(part, device=device)
                 loss = minibatch_loss(
-                    spec, p, Xt[rows], yt[rows], noise, kl_factor=kl_factor, n_train=n,
+                    spec, p, Xt[rows], yt[rows], noise, kl_factor=kl_factor, n_train=n_train,
                     beta=train.heteroscedastic_beta, stl=stl, remat=train.remat,
+                    row_weights=None if wt is None else wt[rows],
                 ) * (len(part) / len(idx))
                 loss.backward()
                 total += loss.detach() * len(idx)
@@ -135,13 +149,15 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
 
     val = None
     if validation_data is not None:
-        X_val, y_val = validation_data
+        X_val, y_val, *w_val = validation_data
         noise = _noise_tensors(spec, validation_noise(spec, train.n_mc_samples, seed))
-        val = (_rows(spec, X_val), _targets(spec, y_val), noise)
+        w_val, _ = row_weights(w_val[0] if w_val else None, len(X_val))
+        w_val = None if w_val is None else torch.as_tensor(w_val, dtype=_torch_dtype(spec), device=device)
+        val = (_rows(spec, X_val), _targets(spec, y_val), noise, w_val)
 
     def validation_loss():
         with torch.no_grad():
-            return float(predictive_nll(spec, p, *val))
+            return float(predictive_nll(spec, p, *val[:3], row_weights=val[3]))
 
     def snapshot():
         return {k: v.detach().clone() for k, v in p.items()}
