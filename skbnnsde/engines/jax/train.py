@@ -25,7 +25,8 @@ import optax
 
 from ..noise import noise_shapes, scale_noise, validation_noise
 from ..specs import ModelSpec, TrainSpec
-from ..training import learning_rates, run_epochs
+from ..training import learning_rates, notify, run_epochs
+from .cache import cache_dir
 from .likelihoods import _row_mean, beta_nll_weights, log_likelihood
 from .solve import solve
 
@@ -109,14 +110,14 @@ def sample_training_noise(spec: ModelSpec, rng, n_samples: int) -> dict:
 
 
 def minibatch_loss(spec: ModelSpec, params, x, y, noise, *, kl_factor, n_train, mask=None, beta=0.0,
-                   stl=False, remat=False):
+                   stl=False, remat=False, parts=False):
     """The negative ELBO per row of one minibatch: a scalar.
 
     ``- mean_s mean_rows log p(y | o_s) + kl_factor * mean_s KL_s / n_train`` over the paths
     of ``noise`` (scaled, leading axis S; see ``solve.solve``), the rows where ``mask`` is 1
     if given. ``beta`` weights a heteroscedastic likelihood's terms (the β-NLL); ``stl`` adds
     the sticking-the-landing term to the KL; ``remat`` recomputes the solver's steps in the
-    backward pass.
+    backward pass. ``parts=True`` returns ``(loss, (data term, KL term))``, the two summands.
     """
     out, kl, _ = solve(spec, params, x, noise, stl=stl, remat=remat)
     weighted = bool(beta) and spec.heteroscedastic
@@ -126,7 +127,9 @@ def minibatch_loss(spec: ModelSpec, params, x, y, noise, *, kl_factor, n_train, 
         return log_likelihood(spec, params, o, y, weights=weights)
 
     ll = jax.vmap(path_ll)(out)  # (S, B)
-    return -jnp.mean(_row_mean(ll, mask, axis=1)) + kl_factor * jnp.mean(kl) / n_train
+    data, kl_term = -jnp.mean(_row_mean(ll, mask, axis=1)), kl_factor * jnp.mean(kl) / n_train
+    loss = data + kl_term
+    return (loss, (data, kl_term)) if parts else loss
 
 
 def predictive_nll(spec: ModelSpec, params, x, y, noise, *, mask=None):
@@ -140,12 +143,14 @@ def predictive_nll(spec: ModelSpec, params, x, y, noise, *, mask=None):
 # ---- compiled functions -----------------------------------------------------------------
 
 
-def _loss_and_grad(spec: ModelSpec, beta: float, remat: bool):
+def _loss_and_grad(spec: ModelSpec, beta: float, remat: bool, parts: bool = False):
     """:func:`minibatch_loss` as a training step computes it (``stl`` of ``spec``), with its gradient.
 
-    A function ``(params, x, y, noise, *, kl_factor, n_train, mask=None) -> (loss, grads)``.
+    A function ``(params, x, y, noise, *, kl_factor, n_train, mask=None) -> (loss, grads)``;
+    with ``parts``, ``((loss, (data term, KL term)), grads)``.
     """
-    return jax.value_and_grad(functools.partial(minibatch_loss, spec, beta=beta, stl=spec.stl, remat=remat))
+    loss = functools.partial(minibatch_loss, spec, beta=beta, stl=spec.stl, remat=remat, parts=parts)
+    return jax.value_and_grad(loss, has_aux=parts)
 
 
 def _optimizer():
@@ -164,13 +169,17 @@ def _compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, 
     Every step draws its paths once (:func:`sample_training_noise`); with
     ``grad_accumulation`` parts, every part uses them, and the parts' gradients are summed
     with weights ``rows of the part / rows of the batch``, which is the whole batch's gradient.
+    The epoch returns the steps' losses and their KL terms.
     """
     optimizer = _optimizer()
-    loss_and_grad = _loss_and_grad(spec, beta, remat)
+    loss_and_grad = _loss_and_grad(spec, beta, remat, parts=True)
 
     def grads_of(params, x, y, mask, noise, kl_factor, n_train):
+        """``((loss, KL term), grads)`` of the minibatch."""
         if grad_accumulation == 1:
-            return loss_and_grad(params, x, y, noise, kl_factor=kl_factor, n_train=n_train, mask=mask)
+            (loss, (_, kl_term)), g = loss_and_grad(params, x, y, noise, kl_factor=kl_factor, n_train=n_train,
+                                                    mask=mask)
+            return (loss, kl_term), g
         parts = grad_accumulation
         xs = x.reshape(parts, -1, *x.shape[1:])
         ys = y.reshape(parts, -1, *y.shape[1:])
@@ -179,12 +188,13 @@ def _compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, 
 
         def body(acc, inp):
             xp, yp, mp, wp = inp
-            loss, g = loss_and_grad(params, xp, yp, noise, kl_factor=kl_factor, n_train=n_train, mask=mp)
-            return jax.tree_util.tree_map(lambda a, b: a + wp * b, acc, (loss, g)), None
+            (loss, (_, kl_term)), g = loss_and_grad(params, xp, yp, noise, kl_factor=kl_factor, n_train=n_train,
+                                                    mask=mp)
+            return jax.tree_util.tree_map(lambda a, b: a + wp * b, acc, ((loss, kl_term), g)), None
 
-        zero = (jnp.zeros((), x.dtype), jax.tree_util.tree_map(jnp.zeros_like, params))
-        (loss, g), _ = jax.lax.scan(body, zero, (xs, ys, ms, weights))
-        return loss, g
+        zero = ((jnp.zeros((), x.dtype),) * 2, jax.tree_util.tree_map(jnp.zeros_like, params))
+        (losses, g), _ = jax.lax.scan(body, zero, (xs, ys, ms, weights))
+        return losses, g
 
     def epoch(params, opt_state, key, Xb, yb, mb, lrs, kl_factor, n_train):
         def step(carry, inp):
@@ -192,10 +202,10 @@ def _compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, 
             x, y, mask, lr = inp
             key, sub = jax.random.split(key)
             noise = sample_training_noise(spec, sub, n_mc_samples)
-            loss, g = grads_of(params, x, y, mask, noise, kl_factor, n_train)
+            losses, g = grads_of(params, x, y, mask, noise, kl_factor, n_train)
             opt_state = optax.tree_utils.tree_set(opt_state, learning_rate=lr)
             updates, opt_state = optimizer.update(g, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state, key), loss
+            return (optax.apply_updates(params, updates), opt_state, key), losses
 
         (params, opt_state, key), losses = jax.lax.scan(step, (params, opt_state, key), (Xb, yb, mb, lrs))
         return params, opt_state, key, losses
@@ -210,6 +220,16 @@ def _compiled_validation(spec: ModelSpec):
 
 
 # ---- the fit ----------------------------------------------------------------------------
+
+#: (``_compiled_epoch``'s arguments, epoch array shape) of the epochs run in this process
+_RUN_SHAPES: set = set()
+
+
+def _compiling_message() -> str:
+    """What a verbose fit says before an epoch of new settings compiles."""
+    folder = cache_dir()
+    where = f"kept in {folder} for new processes" if folder else "no persistent cache (SKBNNSDE_JAX_CACHE)"
+    return f"JAX engine: compiling the training program for these settings (once per process; {where})"
 
 
 def _validation_loss(spec: ModelSpec, train: TrainSpec, validation_data, seed: int):
@@ -240,9 +260,8 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
     X, y = _rows(spec, X), _targets(spec, y)
     n = X.shape[0]
     padded = _pad_rows(n, train.batch_size_for(n), train.grad_accumulation)
-    epoch_fn, optimizer = _compiled_epoch(
-        spec, train.n_mc_samples, train.grad_accumulation, train.remat, float(train.heteroscedastic_beta)
-    )
+    compile_key = (spec, train.n_mc_samples, train.grad_accumulation, train.remat, float(train.heteroscedastic_beta))
+    epoch_fn, optimizer = _compiled_epoch(*compile_key)
     p = _to_jax(spec, params)
     opt_state = optimizer.init(p)
     key = jax.random.PRNGKey(seed)
@@ -253,9 +272,13 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
         Xb, yb, mb = _epoch_arrays(X, y, index_batches, padded)
         lrs = learning_rates(train, epoch, len(index_batches)).astype(dtype)
         kl_factor = np.asarray(kl_factor, dtype)
-        p, opt_state, key, losses = epoch_fn(p, opt_state, key, Xb, yb, mb, lrs, kl_factor, n_train)
+        if (compile_key, Xb.shape) not in _RUN_SHAPES:
+            notify(callback, "compiling", _compiling_message())
+        p, opt_state, key, (losses, kls) = epoch_fn(p, opt_state, key, Xb, yb, mb, lrs, kl_factor, n_train)
+        _RUN_SHAPES.add((compile_key, Xb.shape))
         counts = mb.sum(axis=1)
-        return float(np.sum(np.asarray(losses) * counts) / counts.sum())
+        loss, kl = (float(np.sum(np.asarray(v) * counts) / counts.sum()) for v in (losses, kls))
+        return loss, {"data": loss - kl, "kl": kl}
 
     validation = None if validation_data is None else _validation_loss(spec, train, validation_data, seed)
     return run_epochs(
