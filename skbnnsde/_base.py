@@ -36,6 +36,7 @@ from .engines.options import (
 )
 from .engines.params import check_params
 from .engines.specs import ModelSpec, TrainSpec
+from ._progress import FitProgress
 from ._sampling import PosteriorSamplingMixin
 from ._validation import check_fit_sample_weight, explain_divergence
 
@@ -312,26 +313,22 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         if self.early_stopping:
             X_train, y_train, w_train, validation_data = self._split_validation(X, y_enc, sample_weight, split_seed)
 
-        def callback(epoch, loss, val_loss):
-            if self.verbose:
-                line = f"Iteration {epoch + 1}, loss = {loss:.8f}"
-                if val_loss is not None:
-                    line += f", validation loss = {val_loss:.8f}"
-                print(line)
-            return False
-
+        callback = FitProgress(self.verbose, self.max_iter)
         engine_fit = explain_divergence(engine.fit, X_train, y_train if self._task == "regression" else None)
-        params, result = engine_fit(
-            spec,
-            train,
-            params,
-            X_train.astype(spec.dtype, copy=False),
-            y_train,
-            seed=train_seed,
-            callback=callback,
-            validation_data=validation_data,
-            sample_weight=w_train,
-        )
+        try:
+            params, result = engine_fit(
+                spec,
+                train,
+                params,
+                X_train.astype(spec.dtype, copy=False),
+                y_train,
+                seed=train_seed,
+                callback=callback,
+                validation_data=validation_data,
+                sample_weight=w_train,
+            )
+        finally:
+            callback.close()
 
         self.params_ = params
         self.spec_ = spec.to_dict()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -20,6 +22,19 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
         filter(None, [os.environ.get("XLA_FLAGS"), "--xla_cpu_multi_thread_eigen=false",
                       "intra_op_parallelism_threads=1"])
     )
+
+# JAX's persistent compilation cache (skbnnsde/engines/jax/cache.py): one temporary folder per
+# test run, made by the main process before the xdist workers start (they inherit the
+# variable), so the workers share compiled programs and the user's own folder is not touched.
+_RUN_CACHE = None
+if "SKBNNSDE_JAX_CACHE" not in os.environ:
+    _RUN_CACHE = tempfile.mkdtemp(prefix="skbnnsde-test-jax-cache-")
+    os.environ["SKBNNSDE_JAX_CACHE"] = _RUN_CACHE
+
+
+def pytest_unconfigure(config):
+    if _RUN_CACHE is not None:  # made by this process (the main one, or a worker started without it)
+        shutil.rmtree(_RUN_CACHE, ignore_errors=True)
 
 
 def _cuda_available() -> bool:

@@ -197,3 +197,16 @@ def test_uncertainty_smoke(tmp_path, bench):
     ])
     text = out.read_text()
     assert "GP (RBF + white)" in text and "| tiny_laplace | jax | 1 |" in text and "far/data" in text
+
+
+@pytest.mark.slow
+def test_usability_fits_smoke(tmp_path, bench):
+    """First fits in fresh processes with the JAX cache cold, warm and off (tiny fits, no searches)."""
+    pytest.importorskip("jax")
+    out = tmp_path / "usability.md"
+    text = bench("usability_fits").main([
+        "--no-search", "--sde-params", '{"max_iter": 1, "n_steps": 2, "hidden_layer_sizes": [4]}',
+        "--output", str(out),
+    ])
+    assert "| warm (filled by the process above) |" in text and "first / second" in text
+    assert text in out.read_text()

@@ -108,6 +108,27 @@ def learning_rates(train: TrainSpec, epoch: int, n_batches: int) -> np.ndarray:
     return np.asarray(learning_rate_at(train, steps, n_batches), dtype=np.float64)
 
 
+def notify(callback, event: str, *args) -> None:
+    """Call ``callback.<event>(*args)`` when the epoch callback has that method; else nothing.
+
+    A fit's callback is called after every epoch; a progress reporter may also define
+    ``compiling(message)`` (an engine is about to compile, before an epoch) and
+    ``loss_parts(epoch, parts)`` (the epoch's ``{"data": ..., "kl": ...}``, before the call).
+
+    Examples
+    --------
+    >>> class Reporter:
+    ...     def compiling(self, message):
+    ...         print(message)
+    >>> notify(Reporter(), "compiling", "compiling ...")
+    compiling ...
+    >>> notify(print, "compiling", "a plain callback has no such method")
+    """
+    hook = getattr(callback, event, None)
+    if callable(hook):
+        hook(*args)
+
+
 def run_epochs(
     train: TrainSpec,
     n_rows: int,
@@ -127,16 +148,18 @@ def run_epochs(
         Training rows.
     seed : int
         Seeds the minibatch order (``np.random.default_rng(seed)``).
-    run_epoch : callable ``(epoch, index_batches, kl_factor) -> float``
+    run_epoch : callable ``(epoch, index_batches, kl_factor) -> float or (float, dict)``
         One epoch of optimiser steps over the given minibatches (the engine takes the rates
-        from :func:`learning_rates`); returns the epoch's mean training loss.
+        from :func:`learning_rates`); returns the epoch's mean training loss, or the loss
+        and its parts ``{"data": ..., "kl": ...}`` (given to the callback, see :func:`notify`).
     snapshot : callable ``() -> params``
         The current parameters, safe from later in-place updates.
     validation_loss : callable ``() -> float``, optional
         The validation loss of the current parameters; monitored instead of the training loss
         when given, and the parameters of its best epoch are returned.
     callback : callable ``(epoch, loss, val_loss) -> bool``, optional
-        Called after every epoch; training stops when it returns True.
+        Called after every epoch; training stops when it returns True. Its optional methods
+        are :func:`notify`'s.
 
     Returns
     -------
@@ -158,7 +181,9 @@ def run_epochs(
     try:
         for epoch in range(int(train.max_iter)):
             index_batches = batches(n_rows, batch_size, rng if train.shuffle else None)
-            loss = float(run_epoch(epoch, index_batches, float(train.kl_factor(epoch))))
+            loss = run_epoch(epoch, index_batches, float(train.kl_factor(epoch)))
+            loss, parts = loss if isinstance(loss, tuple) else (loss, None)
+            loss = float(loss)
             if not math.isfinite(loss):
                 raise TrainingDivergedError(divergence_message(epoch, loss))
             losses.append(loss)
@@ -172,6 +197,8 @@ def run_epochs(
             kept = snapshot()
             if val_loss is not None and stopper.is_best:
                 best = kept
+            if parts is not None:
+                notify(callback, "loss_parts", epoch, parts)
             if callback is not None and callback(epoch, loss, val_loss):
                 break
             if stop:

@@ -109,6 +109,11 @@ def _compiled_jacobian(spec: ModelSpec, names: tuple):
 class JaxEngine:
     """The SDE-BNN on JAX: ``jaxsde`` solvers, ``optax`` Adam, jitted epochs.
 
+    Compiled programs are kept in JAX's persistent compilation cache, which loading the
+    engine turns on (``cache.enable_compilation_cache``): a per-user folder,
+    ``~/.cache/skbnnsde/jax`` by default; ``SKBNNSDE_JAX_CACHE=0`` turns it off, a path
+    moves it, and a ``JAX_COMPILATION_CACHE_DIR`` of the user's is left as it is.
+
     Examples
     --------
     >>> from skbnnsde.engines.specs import ModelSpec

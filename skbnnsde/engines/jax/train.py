@@ -25,7 +25,8 @@ import optax
 
 from ..noise import noise_shapes, scale_noise, validation_noise
 from ..specs import ModelSpec, TrainSpec
-from ..training import learning_rates, row_weights, run_epochs
+from ..training import learning_rates, notify, row_weights, run_epochs
+from .cache import cache_dir
 from .likelihoods import _row_mean, beta_nll_weights, log_likelihood
 from .solve import solve
 
@@ -114,7 +115,7 @@ def sample_training_noise(spec: ModelSpec, rng, n_samples: int) -> dict:
 
 
 def minibatch_loss(spec: ModelSpec, params, x, y, noise, *, kl_factor, n_train, mask=None, beta=0.0,
-                   stl=False, remat=False, row_weights=None):
+                   stl=False, remat=False, row_weights=None, parts=False):
     """The negative ELBO per row of one minibatch: a scalar.
 
     ``- mean_s mean_rows w * log p(y | o_s) + kl_factor * mean_s KL_s / n_train`` over the
@@ -122,7 +123,7 @@ def minibatch_loss(spec: ModelSpec, params, x, y, noise, *, kl_factor, n_train, 
     is 1 if given; ``w`` is ``row_weights`` (B,) (``training.row_weights``, 0 on padding), 1
     if not given. ``beta`` weights a heteroscedastic likelihood's terms (the β-NLL); ``stl`` adds
     the sticking-the-landing term to the KL; ``remat`` recomputes the solver's steps in the
-    backward pass.
+    backward pass. ``parts=True`` returns ``(loss, (data term, KL term))``, the two summands.
     """
     out, kl, _ = solve(spec, params, x, noise, stl=stl, remat=remat)
     weighted = bool(beta) and spec.heteroscedastic
@@ -132,7 +133,9 @@ def minibatch_loss(spec: ModelSpec, params, x, y, noise, *, kl_factor, n_train, 
         return log_likelihood(spec, params, o, y, weights=weights)
 
     ll = jax.vmap(path_ll)(out)  # (S, B)
-    return -jnp.mean(_weighted_row_mean(ll, mask, row_weights, axis=1)) + kl_factor * jnp.mean(kl) / n_train
+    data, kl_term = -jnp.mean(_weighted_row_mean(ll, mask, row_weights, axis=1)), kl_factor * jnp.mean(kl) / n_train
+    loss = data + kl_term
+    return (loss, (data, kl_term)) if parts else loss
 
 
 def _weighted_row_mean(values, mask, row_weights, axis: int):
@@ -158,12 +161,14 @@ def predictive_nll(spec: ModelSpec, params, x, y, noise, *, mask=None, row_weigh
 # ---- compiled functions -----------------------------------------------------------------
 
 
-def _loss_and_grad(spec: ModelSpec, beta: float, remat: bool):
+def _loss_and_grad(spec: ModelSpec, beta: float, remat: bool, parts: bool = False):
     """:func:`minibatch_loss` as a training step computes it (``stl`` of ``spec``), with its gradient.
 
-    A function ``(params, x, y, noise, *, kl_factor, n_train, mask=None) -> (loss, grads)``.
+    A function ``(params, x, y, noise, *, kl_factor, n_train, mask=None) -> (loss, grads)``;
+    with ``parts``, ``((loss, (data term, KL term)), grads)``.
     """
-    return jax.value_and_grad(functools.partial(minibatch_loss, spec, beta=beta, stl=spec.stl, remat=remat))
+    loss = functools.partial(minibatch_loss, spec, beta=beta, stl=spec.stl, remat=remat, parts=parts)
+    return jax.value_and_grad(loss, has_aux=parts)
 
 
 def _optimizer():
@@ -182,14 +187,17 @@ def _compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, 
     Every step draws its paths once (:func:`sample_training_noise`); with
     ``grad_accumulation`` parts, every part uses them, and the parts' gradients are summed
     with weights ``rows of the part / rows of the batch``, which is the whole batch's gradient.
+    The epoch returns the steps' losses and their KL terms.
     """
     optimizer = _optimizer()
-    loss_and_grad = _loss_and_grad(spec, beta, remat)
+    loss_and_grad = _loss_and_grad(spec, beta, remat, parts=True)
 
     def grads_of(params, x, y, mask, rw, noise, kl_factor, n_train):
+        """``((loss, KL term), grads)`` of the minibatch."""
         if grad_accumulation == 1:
-            return loss_and_grad(params, x, y, noise, kl_factor=kl_factor, n_train=n_train, mask=mask,
-                                 row_weights=rw)
+            (loss, (_, kl_term)), g = loss_and_grad(params, x, y, noise, kl_factor=kl_factor, n_train=n_train,
+                                                    mask=mask, row_weights=rw)
+            return (loss, kl_term), g
         parts = grad_accumulation
         xs = x.reshape(parts, -1, *x.shape[1:])
         ys = y.reshape(parts, -1, *y.shape[1:])
@@ -199,13 +207,13 @@ def _compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, 
 
         def body(acc, inp):
             xp, yp, mp, rwp, wp = inp
-            loss, g = loss_and_grad(params, xp, yp, noise, kl_factor=kl_factor, n_train=n_train, mask=mp,
-                                    row_weights=rwp)
-            return jax.tree_util.tree_map(lambda a, b: a + wp * b, acc, (loss, g)), None
+            (loss, (_, kl_term)), g = loss_and_grad(params, xp, yp, noise, kl_factor=kl_factor, n_train=n_train,
+                                                    mask=mp, row_weights=rwp)
+            return jax.tree_util.tree_map(lambda a, b: a + wp * b, acc, ((loss, kl_term), g)), None
 
-        zero = (jnp.zeros((), x.dtype), jax.tree_util.tree_map(jnp.zeros_like, params))
-        (loss, g), _ = jax.lax.scan(body, zero, (xs, ys, ms, rws, weights))
-        return loss, g
+        zero = ((jnp.zeros((), x.dtype),) * 2, jax.tree_util.tree_map(jnp.zeros_like, params))
+        (losses, g), _ = jax.lax.scan(body, zero, (xs, ys, ms, rws, weights))
+        return losses, g
 
     def epoch(params, opt_state, key, Xb, yb, mb, wb, lrs, kl_factor, n_train):
         def step(carry, inp):
@@ -213,10 +221,10 @@ def _compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, 
             x, y, mask, rw, lr = inp
             key, sub = jax.random.split(key)
             noise = sample_training_noise(spec, sub, n_mc_samples)
-            loss, g = grads_of(params, x, y, mask, rw, noise, kl_factor, n_train)
+            losses, g = grads_of(params, x, y, mask, rw, noise, kl_factor, n_train)
             opt_state = optax.tree_utils.tree_set(opt_state, learning_rate=lr)
             updates, opt_state = optimizer.update(g, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state, key), loss
+            return (optax.apply_updates(params, updates), opt_state, key), losses
 
         (params, opt_state, key), losses = jax.lax.scan(step, (params, opt_state, key), (Xb, yb, mb, wb, lrs))
         return params, opt_state, key, losses
@@ -231,6 +239,16 @@ def _compiled_validation(spec: ModelSpec):
 
 
 # ---- the fit ----------------------------------------------------------------------------
+
+#: (``_compiled_epoch``'s arguments, epoch array shape) of the epochs run in this process
+_RUN_SHAPES: set = set()
+
+
+def _compiling_message() -> str:
+    """What a verbose fit says before an epoch of new settings compiles."""
+    folder = cache_dir()
+    where = f"kept in {folder} for new processes" if folder else "no persistent cache (SKBNNSDE_JAX_CACHE)"
+    return f"JAX engine: compiling the training program for these settings (once per process; {where})"
 
 
 def _validation_loss(spec: ModelSpec, train: TrainSpec, validation_data, seed: int):
@@ -267,9 +285,8 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
     X, y = _rows(spec, X), _targets(spec, y)
     n = X.shape[0]
     padded = _pad_rows(n, train.batch_size_for(n), train.grad_accumulation)
-    epoch_fn, optimizer = _compiled_epoch(
-        spec, train.n_mc_samples, train.grad_accumulation, train.remat, float(train.heteroscedastic_beta)
-    )
+    compile_key = (spec, train.n_mc_samples, train.grad_accumulation, train.remat, float(train.heteroscedastic_beta))
+    epoch_fn, optimizer = _compiled_epoch(*compile_key)
     p = _to_jax(spec, params)
     opt_state = optimizer.init(p)
     key = jax.random.PRNGKey(seed)
@@ -281,9 +298,13 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
         Xb, yb, mb, wb = _epoch_arrays(X, y, index_batches, padded, weights)
         lrs = learning_rates(train, epoch, len(index_batches)).astype(dtype)
         kl_factor = np.asarray(kl_factor, dtype)
-        p, opt_state, key, losses = epoch_fn(p, opt_state, key, Xb, yb, mb, wb, lrs, kl_factor, n_train)
+        if (compile_key, Xb.shape) not in _RUN_SHAPES:
+            notify(callback, "compiling", _compiling_message())
+        p, opt_state, key, (losses, kls) = epoch_fn(p, opt_state, key, Xb, yb, mb, wb, lrs, kl_factor, n_train)
+        _RUN_SHAPES.add((compile_key, Xb.shape))
         counts = mb.sum(axis=1)
-        return float(np.sum(np.asarray(losses) * counts) / counts.sum())
+        loss, kl = (float(np.sum(np.asarray(v) * counts) / counts.sum()) for v in (losses, kls))
+        return loss, {"data": loss - kl, "kl": kl}
 
     validation = None if validation_data is None else _validation_loss(spec, train, validation_data, seed)
     return run_epochs(

@@ -70,7 +70,7 @@ def sample_training_noise(spec: ModelSpec, rng: torch.Generator, n_samples: int)
 
 
 def minibatch_loss(spec: ModelSpec, params, x, y, noise, *, kl_factor, n_train, mask=None, beta=0.0,
-                   stl=False, remat=False, row_weights=None):
+                   stl=False, remat=False, row_weights=None, parts=False):
     """The negative ELBO per row of one minibatch: a scalar tensor.
 
     ``- mean_s mean_rows w * log p(y | o_s) + kl_factor * mean_s KL_s / n_train`` over the
@@ -78,6 +78,7 @@ def minibatch_loss(spec: ModelSpec, params, x, y, noise, *, kl_factor, n_train, 
     ``w`` is ``row_weights`` (B,) (``training.row_weights``), 1 if not given. ``beta``
     weights a heteroscedastic likelihood's terms (the β-NLL); ``stl`` adds the
     sticking-the-landing term to the KL; ``remat`` recomputes the drifts in the backward pass.
+    ``parts=True`` returns ``(loss, (data term, KL term))``, the two summands.
     """
     out, kl, _ = solve(spec, params, x, noise, stl=stl, remat=remat)
     weights = beta_nll_weights(spec, out, beta, mask) if beta and spec.heteroscedastic else None
@@ -85,7 +86,9 @@ def minibatch_loss(spec: ModelSpec, params, x, y, noise, *, kl_factor, n_train, 
     if row_weights is not None:
         ll = ll * row_weights
     data = ll.mean() if mask is None else _row_mean(ll, mask, -1).mean()
-    return -data + (kl_factor / n_train) * kl.mean()
+    data, kl_term = -data, (kl_factor / n_train) * kl.mean()
+    loss = data + kl_term
+    return (loss, (data, kl_term)) if parts else loss
 
 
 def predictive_nll(spec: ModelSpec, params, x, y, noise, *, mask=None, row_weights=None):
@@ -131,21 +134,25 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
 
     def run_epoch(epoch, index_batches, kl_factor):
         total = torch.zeros((), dtype=_torch_dtype(spec), device=device)
+        kl_total = torch.zeros((), dtype=_torch_dtype(spec), device=device)
         for idx in index_batches:
             optimizer.zero_grad(set_to_none=True)
             noise = sample_training_noise(spec, generator, train.n_mc_samples)
             for part in micro_batches(idx, train.grad_accumulation):
                 rows = torch.as_tensor(part, device=device)
-                loss = minibatch_loss(
+                loss, (_, kl_term) = minibatch_loss(
                     spec, p, Xt[rows], yt[rows], noise, kl_factor=kl_factor, n_train=n_train,
                     beta=train.heteroscedastic_beta, stl=stl, remat=train.remat,
-                    row_weights=None if wt is None else wt[rows],
-                ) * (len(part) / len(idx))
+                    row_weights=None if wt is None else wt[rows], parts=True,
+                )
+                loss = loss * (len(part) / len(idx))
                 loss.backward()
                 total += loss.detach() * len(idx)
+                kl_total += kl_term.detach() * len(part)
             optimizer.step()
             schedule.step()
-        return float(total) / n
+        loss, kl = float(total) / n, float(kl_total) / n
+        return loss, {"data": loss - kl, "kl": kl}
 
     val = None
     if validation_data is not None:
