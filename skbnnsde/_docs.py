@@ -20,11 +20,11 @@ PARAMETERS_DOC = """\
         "cpu", "cuda" or "cuda:N"; "auto" uses CUDA when the engine sees a GPU. The choice
         is stored in ``device_``.
     dtype : {"float32", "float64"}, default="float32"
-        Floating-point precision of the computation. One exception: the torch engine
-        predicts with ``architecture="mlp"`` on the CPU in float64, because the CPU's
-        float32 matrix kernels would make a row's prediction depend on its position in
-        ``X`` (by ~1e-6). Predictions come back in the dtype of ``X`` (float32 or float64;
-        float64 for other dtypes), like ``MLPRegressor``'s. ``X`` (dense or scipy sparse)
+        Floating-point precision of the computation, predictions included: a row's
+        prediction does not depend on the other rows of ``X`` or their order (the torch
+        engine pads its row chunks to one shape for that). Predictions come back in the
+        dtype of ``X`` (float32 or float64; float64 for other dtypes), like
+        ``MLPRegressor``'s. ``X`` (dense or scipy sparse)
         may not exceed ``sqrt(finfo(dtype).max) / 1e4`` in magnitude (1.8e15 for float32,
         1.3e150 for float64), beyond which the forward pass could overflow: a ``ValueError``
         says so.

@@ -210,3 +210,33 @@ def test_usability_fits_smoke(tmp_path, bench):
     ])
     assert "| warm (filled by the process above) |" in text and "first / second" in text
     assert text in out.read_text()
+
+
+def test_predict_cost_report_gives_medians_and_ratios(bench):
+    predict_cost = bench("predict_cost")
+    args = predict_cost.build_parser().parse_args(["--rows", "100", "--repeats", "3"])
+    records = [dict(repeat=r, engine=e, rows=100, predict_s=s, peak_mb=mb, rss_before_mb=500.0)
+               for r, (s_torch, s_jax) in enumerate([(1.0, 2.0), (3.0, 1.0), (2.0, 1.5)])
+               for e, s, mb in (("torch", s_torch, 30.0 + r), ("jax", s_jax, 20.0))]
+    text = predict_cost.report(records, args, [], None)
+    # medians: torch 2.0 s and 31 MB, jax 1.5 s and 20 MB
+    assert "| 100 | 2.00 | 1.50 | 31 | 20 | 1.33 | 1.55 |" in text
+    assert "Target torch <= 2 x JAX in time and memory: met." in text
+
+
+@pytest.mark.slow
+def test_predict_cost_smoke(tmp_path, bench):
+    from skbnnsde.engines import is_installed
+
+    names = [name for name in ("torch", "jax") if is_installed(name)]
+    if not names:
+        pytest.skip("no engine installed")
+    out = tmp_path / "predict_cost.md"
+    records = bench("predict_cost").main([
+        "--engines", ",".join(names), "--rows", "300", "--repeats", "1", "--fit-rows", "32", "--max-iter", "1",
+        "--warm-rows", "64", "--output", str(out),
+    ])
+    assert [r["engine"] for r in records] == names
+    assert all(r["predict_s"] > 0 and r["peak_mb"] > -1 for r in records)
+    text = out.read_text()
+    assert "status: complete" in text and "| 300 |" in text

@@ -6,35 +6,20 @@ they are tensors of ``spec.dtype`` on ``spec.device``.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import torch
 
 from ..noise import sample_noise
 from ..params import as_plain_params, check_params, flat_layout, init_params
 from ..specs import ModelSpec, TrainSpec
+from .predict import predict_mlp
 from .solve import solve
 from .threads import threads_for
 from .train import _noise_tensors, _rows, _targets, _to_tensors, fit, minibatch_loss
 
-#: elements of the largest hidden activation (paths x rows x width) per prediction chunk
+#: elements of the largest hidden activation (paths x rows x width) per prediction chunk of the
+#: conv architecture and per Jacobian chunk (the mlp's predictions: ``predict.chunk_rows``)
 PREDICT_CHUNK_ELEMENTS = 1 << 24
-
-
-def _prediction_spec(spec: ModelSpec) -> ModelSpec:
-    """The spec predictions are computed with: float64 for the ``mlp`` architecture on the CPU.
-
-    The CPU's float32 GEMM kernels treat a batch's tail rows with other instructions than the
-    rest, so a row's result moves by an ulp with its position in ``X``; through the solve that
-    grows, and predictions would depend on the order of the rows
-    (``check_methods_sample_order_invariance``). In float64 the same effect is far below
-    anything the model resolves. The conv architecture's convolutions treat every image alike
-    and stay in ``spec.dtype``, as does every GPU computation.
-    """
-    if spec.architecture == "mlp" and spec.dtype == "float32" and torch.device(spec.device).type == "cpu":
-        return dataclasses.replace(spec, dtype="float64")
-    return spec
 
 
 def _numpy(spec: ModelSpec, params) -> dict:
@@ -89,13 +74,16 @@ class TorchEngine:
 
         The paths come from ``noise.sample_noise(spec, n_samples, seed)``, so both engines
         predict the same thing for a seed. Rows are processed in chunks; the weight paths do
-        not depend on the rows, so chunking changes nothing. The computation runs in
-        :func:`_prediction_spec`'s dtype, so a row's prediction does not depend on the others.
+        not depend on the rows, so chunking changes nothing. For the mlp architecture every
+        chunk has one padded shape (``predict.predict_mlp``), so a row's prediction does not
+        depend on the other rows or their order; the conv architecture's convolutions treat
+        every image alike.
         """
         n_samples = int(n_samples)
         draws = sample_noise(spec, n_samples, int(seed))
-        spec = _prediction_spec(spec)
         p, noise = _to_tensors(spec, params), _noise_tensors(spec, draws)
+        if spec.architecture == "mlp":
+            return _repeat_paths(predict_mlp(spec, p, X, noise), n_samples, spec.dtype)
         X = np.asarray(X)
         S = 1 if spec.posterior == "point" else n_samples
         step = max(1, PREDICT_CHUNK_ELEMENTS // max(1, S * spec.activation_size))
