@@ -44,8 +44,11 @@ class Engine(Protocol):
         callback: "EpochCallback | None" = None,
         validation_data: "tuple | None" = None,
         sample_weight: "np.ndarray | None" = None,
+        optimizer_state: "dict | None" = None,
+        rng_state: "dict | None" = None,
     ) -> "tuple[dict, FitResult]": ...
-    # validation_data: (X_val, y_val) or (X_val, y_val, weights); sample_weight: see training.row_weights
+    # validation_data: (X_val, y_val) or (X_val, y_val, weights); sample_weight: see training.row_weights;
+    # optimizer_state, rng_state: a previous FitResult's, to continue Adam and the random streams (engines/state.py)
 
     def predict_samples(
         self, spec: ModelSpec, params: dict, X: np.ndarray, *, n_samples: int, seed: int

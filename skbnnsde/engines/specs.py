@@ -302,6 +302,7 @@ class TrainSpec:
     remat: bool = False
     verbose: int = 0
     heteroscedastic_beta: float = 0.0  # β-NLL weighting of likelihood="heteroscedastic" (0: the ELBO)
+    n_train_rows: Any = None  # the KL term's 1 / n_train (None: the training rows, ``training.row_weights``)
 
     def batch_size_for(self, n_samples: int) -> int:
         """The minibatch size for ``n_samples`` training rows."""

@@ -43,6 +43,8 @@ class FitResult:
     converged: bool
     interrupted: bool = False
     best_epoch: int = -1
+    optimizer_state: "dict | None" = None  # Adam's state after the last step (``state.adam_state``)
+    rng_state: "dict | None" = None  # the random streams' states after the last epoch (``state``)
 
 
 def batches(n: int, batch_size: int, rng: np.random.Generator | None) -> Sequence[np.ndarray]:
@@ -56,7 +58,7 @@ def micro_batches(idx: np.ndarray, k: int) -> list:
     return [part for part in np.array_split(idx, max(1, int(k))) if len(part)]
 
 
-def row_weights(sample_weight, n_rows: int) -> "tuple[np.ndarray | None, float]":
+def row_weights(sample_weight, n_rows: int, n_train_rows=None) -> "tuple[np.ndarray | None, float]":
     """The data term's weight of every row, and the number of rows the KL term is divided by.
 
     Without ``sample_weight``: ``(None, n_rows)``. With it: the weights rescaled to mean 1
@@ -72,7 +74,12 @@ def row_weights(sample_weight, n_rows: int) -> "tuple[np.ndarray | None, float]"
     ([2.0, 1.0, 0.0, 1.0], 4.0)
     >>> row_weights(None, 3)
     (None, 3.0)
+    >>> row_weights(None, 3, n_train_rows=1000)
+    (None, 1000.0)
     """
+    if n_train_rows is not None:
+        weights, _ = row_weights(sample_weight, n_rows)
+        return weights, float(n_train_rows)
     if sample_weight is None:
         return None, float(n_rows)
     w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
@@ -138,6 +145,7 @@ def run_epochs(
     snapshot: Callable[[], Any],
     validation_loss: "Callable[[], float] | None" = None,
     callback: "Callable[[int, float, float | None], Any] | None" = None,
+    order_state: "dict | None" = None,
 ) -> "tuple[Any, FitResult]":
     """Run the epochs of a fit; returns ``(parameters, FitResult)``.
 
@@ -147,7 +155,8 @@ def run_epochs(
     n_rows : int
         Training rows.
     seed : int
-        Seeds the minibatch order (``np.random.default_rng(seed)``).
+        Seeds the minibatch order (``np.random.default_rng(seed)``) unless ``order_state``
+        is given.
     run_epoch : callable ``(epoch, index_batches, kl_factor) -> float or (float, dict)``
         One epoch of optimiser steps over the given minibatches (the engine takes the rates
         from :func:`learning_rates`); returns the epoch's mean training loss, or the loss
@@ -160,12 +169,17 @@ def run_epochs(
     callback : callable ``(epoch, loss, val_loss) -> bool``, optional
         Called after every epoch; training stops when it returns True. Its optional methods
         are :func:`notify`'s.
+    order_state : dict, optional
+        The minibatch order's generator state to continue from (``bit_generator.state`` of a
+        previous fit, ``FitResult.rng_state["order"]``) instead of seeding it with ``seed``.
 
     Returns
     -------
     params : what ``snapshot`` returned for the epoch kept: the best validation epoch when
         validating, else the last completed one.
     result : FitResult
+        With ``rng_state`` ``{"order": ...}``, the order's generator state at the end (the
+        engine adds its paths' stream, see ``state``).
 
     Raises
     ------
@@ -174,6 +188,8 @@ def run_epochs(
     """
     batch_size = train.batch_size_for(n_rows)
     rng = np.random.default_rng(seed)
+    if order_state is not None:
+        rng.bit_generator.state = order_state
     stopper = stopper_for(train, validation_loss is not None)
     losses, val_scores = [], []
     kept = best = snapshot()
@@ -222,5 +238,6 @@ def run_epochs(
         converged=converged,
         interrupted=interrupted,
         best_epoch=stopper.best_epoch,
+        rng_state={"order": rng.bit_generator.state},
     )
     return kept, result

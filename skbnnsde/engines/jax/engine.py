@@ -142,11 +142,12 @@ class JaxEngine:
         return init_params(spec, seed)
 
     def fit(self, spec: ModelSpec, train: TrainSpec, params, X, y, *, seed, callback=None,
-            validation_data=None, sample_weight=None):
+            validation_data=None, sample_weight=None, optimizer_state=None, rng_state=None):
         """Train from ``params``; returns ``(params as NumPy, FitResult)`` (see ``train.fit``)."""
         with _jax_context(spec):
             p, result = fit(spec, train, params, X, y, seed=seed, callback=callback,
-                            validation_data=validation_data, sample_weight=sample_weight)
+                            validation_data=validation_data, sample_weight=sample_weight,
+                            optimizer_state=optimizer_state, rng_state=rng_state)
             return as_plain_params(p, spec.dtype), result
 
     def predict_samples(self, spec: ModelSpec, params, X, *, n_samples: int, seed: int) -> np.ndarray:

@@ -25,6 +25,7 @@ import optax
 
 from ..noise import noise_shapes, scale_noise, validation_noise
 from ..specs import ModelSpec, TrainSpec
+from ..state import adam_state, check_adam_state, noise_state, with_noise_state
 from ..training import learning_rates, notify, row_weights, run_epochs
 from .cache import cache_dir
 from .likelihoods import _row_mean, beta_nll_weights, log_likelihood
@@ -267,8 +268,27 @@ def _validation_loss(spec: ModelSpec, train: TrainSpec, validation_data, seed: i
     return lambda params: float(fn(params, Xv, yv, noise, mask=mv, row_weights=wv))
 
 
+#: what writes this engine's stream of training paths (``state.noise_state``): a key on any device
+_NOISE_KIND = "jax"
+
+
+def _load_adam_state(opt_state, spec: ModelSpec, params: dict, state: dict):
+    """``opt_state`` of :func:`_optimizer` with Adam's count and moments from ``state.adam_state`` data."""
+    step, mu, nu = check_adam_state(state, params, spec.dtype)
+    adam, *rest = opt_state
+    adam = adam._replace(count=jnp.asarray(step, dtype=adam.count.dtype), mu=_to_jax(spec, mu), nu=_to_jax(spec, nu))
+    return (adam, *rest)
+
+
+def _adam_state(opt_state) -> dict:
+    """Adam's count and moments of ``opt_state`` as ``state.adam_state`` data."""
+    adam = opt_state[0]
+    as_numpy = functools.partial(jax.tree_util.tree_map, np.asarray)
+    return adam_state(int(adam.count), as_numpy(dict(adam.mu)), as_numpy(dict(adam.nu)))
+
+
 def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=None, validation_data=None,
-        sample_weight=None):
+        sample_weight=None, optimizer_state=None, rng_state=None):
     """Train from ``params`` (NumPy); returns ``(params as JAX arrays, FitResult)``.
 
     Call it inside the engine's scoped precision and device (``JaxEngine.fit`` does).
@@ -280,6 +300,12 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
     normalised within each part). ``sample_weight`` (n,) weights the rows' log-likelihoods
     (``training.row_weights``), and a third array in ``validation_data`` those of the
     validation rows.
+
+    ``optimizer_state`` (``state.adam_state`` data) continues Adam's step count and moments
+    instead of starting them afresh, and ``rng_state`` (a previous ``FitResult.rng_state``)
+    the random streams instead of seeding them with ``seed`` (the paths' key only when this
+    engine wrote it). The learning-rate schedule starts over. The result's
+    ``optimizer_state`` and ``rng_state`` are their values after the last step.
     """
     dtype = np.dtype(spec.dtype)
     X, y = _rows(spec, X), _targets(spec, y)
@@ -289,8 +315,13 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
     epoch_fn, optimizer = _compiled_epoch(*compile_key)
     p = _to_jax(spec, params)
     opt_state = optimizer.init(p)
+    if optimizer_state is not None:
+        opt_state = _load_adam_state(opt_state, spec, p, optimizer_state)
     key = jax.random.PRNGKey(seed)
-    weights, n_train = row_weights(sample_weight, n)
+    resumed = noise_state(rng_state, _NOISE_KIND)
+    if resumed is not None:
+        key = jnp.asarray(resumed, dtype=key.dtype)
+    weights, n_train = row_weights(sample_weight, n, train.n_train_rows)
     n_train = np.asarray(n_train, dtype)
 
     def run_epoch(epoch, index_batches, kl_factor):
@@ -307,7 +338,11 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
         return loss, {"data": loss - kl, "kl": kl}
 
     validation = None if validation_data is None else _validation_loss(spec, train, validation_data, seed)
-    return run_epochs(
+    kept, result = run_epochs(
         train, n, seed=seed, run_epoch=run_epoch, snapshot=lambda: p,
         validation_loss=None if validation is None else (lambda: validation(p)), callback=callback,
+        order_state=(rng_state or {}).get("order"),
     )
+    result.optimizer_state = _adam_state(opt_state)
+    result.rng_state = with_noise_state(result.rng_state, _NOISE_KIND, np.asarray(key))
+    return kept, result

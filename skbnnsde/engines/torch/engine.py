@@ -60,13 +60,14 @@ class TorchEngine:
         return init_params(spec, seed)
 
     def fit(self, spec: ModelSpec, train: TrainSpec, params, X, y, *, seed, callback=None,
-            validation_data=None, sample_weight=None):
+            validation_data=None, sample_weight=None, optimizer_state=None, rng_state=None):
         """Train from ``params``; returns ``(NumPy params, training.FitResult)``. See ``train.fit``."""
         check_params(spec, params)
         rows = train.batch_size_for(len(X))
         with threads_for(rows * train.n_mc_samples * spec.activation_size, spec.device):
             final, result = fit(spec, train, params, X, y, seed=int(seed), callback=callback,
-                                validation_data=validation_data, sample_weight=sample_weight)
+                                validation_data=validation_data, sample_weight=sample_weight,
+                                optimizer_state=optimizer_state, rng_state=rng_state)
         return _numpy(spec, final), result
 
     def predict_samples(self, spec: ModelSpec, params, X, *, n_samples: int, seed: int) -> np.ndarray:

@@ -15,6 +15,7 @@ import torch
 
 from ..noise import noise_shapes, scale_noise, validation_noise
 from ..specs import ModelSpec, TrainSpec
+from ..state import adam_state, check_adam_state, noise_state, with_noise_state
 from ..training import learning_rate_at, micro_batches, row_weights, run_epochs
 from .likelihoods import _row_mean, beta_nll_weights, log_likelihood
 from .solve import solve
@@ -104,8 +105,40 @@ def predictive_nll(spec: ModelSpec, params, x, y, noise, *, mask=None, row_weigh
     return -(lp.mean() if mask is None else _row_mean(lp, mask, -1)[0])
 
 
+def _noise_kind(device: torch.device) -> str:
+    """What wrote a stream of training paths: the engine and the device kind (``state.noise_state``)."""
+    return f"torch:{device.type}"
+
+
+def _load_adam_state(optimizer, p: dict, spec: ModelSpec, state: dict) -> None:
+    """Set ``optimizer``'s Adam state (over ``p``'s tensors, in order) from ``state.adam_state`` data."""
+    step, mu, nu = check_adam_state(state, p, spec.dtype)
+    if step == 0:
+        return  # no step taken: Adam's fresh state
+    loaded = optimizer.state_dict()
+    # copies: Adam updates its moments in place, and the caller's arrays must stay as they were
+    loaded["state"] = {
+        i: {"step": torch.tensor(float(step)), "exp_avg": torch.tensor(mu[k]), "exp_avg_sq": torch.tensor(nu[k])}
+        for i, k in enumerate(p)
+    }
+    optimizer.load_state_dict(loaded)  # casts the moments to the parameters' dtype and device
+
+
+def _adam_state(optimizer, p: dict, spec: ModelSpec, initial) -> dict:
+    """``optimizer``'s Adam state over ``p`` as ``state.adam_state`` data (``initial`` if no step was taken)."""
+    states = [optimizer.state.get(t) for t in p.values()]
+    if not all(states):
+        if initial is not None:
+            return initial
+        zeros = {k: np.zeros(tuple(t.shape), dtype=spec.dtype) for k, t in p.items()}
+        return adam_state(0, zeros, zeros)
+    mu = {k: st["exp_avg"].detach().cpu().numpy() for k, st in zip(p, states)}
+    nu = {k: st["exp_avg_sq"].detach().cpu().numpy() for k, st in zip(p, states)}
+    return adam_state(int(states[0]["step"]), mu, nu)
+
+
 def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=None, validation_data=None,
-        sample_weight=None):
+        sample_weight=None, optimizer_state=None, rng_state=None):
     """Train from ``params`` (NumPy); returns ``(params as detached tensors, FitResult)``.
 
     Every optimiser step draws ``n_mc_samples`` fresh paths shared by all the rows of its
@@ -116,18 +149,29 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
     Adam takes its rate from ``training.learning_rate_at`` through a ``LambdaLR`` (base rate
     1, so the rate is the schedule's value). Epochs, early stopping, the callback and the
     result are ``training.run_epochs``'s.
+
+    ``optimizer_state`` (``state.adam_state`` data) continues Adam's step count and moments
+    instead of starting them afresh, and ``rng_state`` (a previous ``FitResult.rng_state``)
+    the random streams instead of seeding them with ``seed`` (the paths' stream only when
+    this engine on this device kind wrote it). The learning-rate schedule starts over. The
+    result's ``optimizer_state`` and ``rng_state`` are their values after the last step.
     """
     device = torch.device(spec.device)
     p = _to_tensors(spec, params, requires_grad=True)
     Xt, yt = _rows(spec, X), _targets(spec, y)
     n = Xt.shape[0]
-    weights, n_train = row_weights(sample_weight, n)
+    weights, n_train = row_weights(sample_weight, n, train.n_train_rows)
     wt = None if weights is None else torch.as_tensor(weights, dtype=_torch_dtype(spec), device=device)
     n_batches = math.ceil(n / train.batch_size_for(n))
     stl = spec.stl and spec.posterior == "sde"
     generator = torch.Generator(device=device)
     generator.manual_seed(int(seed))
+    resumed = noise_state(rng_state, _noise_kind(device))
+    if resumed is not None:
+        generator.set_state(torch.as_tensor(resumed, dtype=torch.uint8))
     optimizer = torch.optim.Adam(list(p.values()), lr=1.0)
+    if optimizer_state is not None:
+        _load_adam_state(optimizer, p, spec, optimizer_state)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: float(learning_rate_at(train, step, n_batches))
     )
@@ -169,5 +213,9 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
     def snapshot():
         return {k: v.detach().clone() for k, v in p.items()}
 
-    return run_epochs(train, n, seed=seed, run_epoch=run_epoch, snapshot=snapshot,
-                      validation_loss=None if val is None else validation_loss, callback=callback)
+    kept, result = run_epochs(train, n, seed=seed, run_epoch=run_epoch, snapshot=snapshot,
+                              validation_loss=None if val is None else validation_loss, callback=callback,
+                              order_state=(rng_state or {}).get("order"))
+    result.optimizer_state = _adam_state(optimizer, p, spec, optimizer_state)
+    result.rng_state = with_noise_state(result.rng_state, _noise_kind(device), generator.get_state().numpy())
+    return kept, result
