@@ -15,7 +15,6 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .engines import ENGINES, get_engine
@@ -36,14 +35,12 @@ from .engines.options import (
 )
 from .engines.params import check_params
 from .engines.specs import ModelSpec, TrainSpec
-from ._progress import FitProgress
+from ._partial_fit import ContinuedTrainingMixin, _draw_seeds
 from ._sampling import PosteriorSamplingMixin
-from ._validation import check_fit_sample_weight, explain_divergence
-
-_MAX_SEED = np.iinfo(np.int32).max
+from ._validation import check_fit_sample_weight
 
 
-class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
+class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
     """Hyperparameters, validation, engine dispatch and the training loop's driver."""
 
     _parameter_constraints: dict = {
@@ -71,6 +68,7 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         "laplace": ["boolean"],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_anneal_iters": [Interval(Integral, 0, None, closed="left")],
+        "n_train_rows": [Interval(Real, 0, None, closed="neither"), None],
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
         "n_predict_samples": [Interval(Integral, 1, None, closed="left"), None],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -116,6 +114,7 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         laplace=False,
         kl_weight=1.0,
         kl_anneal_iters=0,
+        n_train_rows=None,
         n_mc_samples=4,
         n_predict_samples=32,
         likelihood=None,
@@ -158,6 +157,7 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         self.laplace = laplace
         self.kl_weight = kl_weight
         self.kl_anneal_iters = kl_anneal_iters
+        self.n_train_rows = n_train_rows
         self.n_mc_samples = n_mc_samples
         self.n_predict_samples = n_predict_samples
         self.likelihood = likelihood
@@ -272,6 +272,7 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
             grad_accumulation=int(self.grad_accumulation),
             remat=bool(self.remat),
             verbose=int(self.verbose),
+            n_train_rows=None if self.n_train_rows is None else float(self.n_train_rows),
         )
 
     def _fitted_spec(self, engine) -> ModelSpec:
@@ -297,9 +298,9 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         spec = self._model_spec(X.shape[1], n_outputs, device)
         train = self._train_spec()
 
-        rng = check_random_state(self.random_state)
-        init_seed, train_seed, split_seed, predict_seed = (int(s) for s in rng.randint(0, _MAX_SEED, size=4))
+        init_seed, train_seed, split_seed, predict_seed = _draw_seeds(self.random_state)
 
+        # warm: the parameters, Adam's state and the random streams continue (_partial_fit.py)
         warm = self.warm_start and hasattr(self, "params_") and self._same_structure(spec)
         if warm:
             params = {k: np.array(v, dtype=spec.dtype) for k, v in self.params_.items()}
@@ -313,38 +314,11 @@ class BaseSDEBNN(PosteriorSamplingMixin, BaseEstimator):
         if self.early_stopping:
             X_train, y_train, w_train, validation_data = self._split_validation(X, y_enc, sample_weight, split_seed)
 
-        callback = FitProgress(self.verbose, self.max_iter)
-        engine_fit = explain_divergence(engine.fit, X_train, y_train if self._task == "regression" else None)
-        try:
-            params, result = engine_fit(
-                spec,
-                train,
-                params,
-                X_train.astype(spec.dtype, copy=False),
-                y_train,
-                seed=train_seed,
-                callback=callback,
-                validation_data=validation_data,
-                sample_weight=w_train,
-            )
-        finally:
-            callback.close()
-
-        self.params_ = params
-        self.spec_ = spec.to_dict()
-        self.engine_ = engine.name
-        self.device_ = device
-        self.predict_seed_ = predict_seed
-        for name in ("laplace_parameters_", "laplace_prior_precision_", "laplace_covariance_"):
-            self.__dict__.pop(name, None)
+        result = self._train_engine(engine, spec, train, params, X_train, y_train, w_train, seed=train_seed,
+                                    predict_seed=predict_seed, validation_data=validation_data, continued=warm)
         if self.laplace:
             self._fit_laplace(X_train, w_train)
-        prev_iter = self.n_iter_ if warm else 0
-        prev_curve = list(self.loss_curve_) if warm else []
-        self.loss_curve_ = prev_curve + [float(v) for v in result.loss_curve]
         self.validation_scores_ = [float(v) for v in result.validation_scores] if self.early_stopping else None
-        self.best_loss_ = float(min(result.loss_curve)) if result.loss_curve else None
-        self.n_iter_ = prev_iter + int(result.n_iter)
         # a cosine schedule has annealed the rate to zero at max_iter: the planned end of training
         schedule_finished = self.lr_schedule == "cosine"
         if not (result.converged or result.interrupted or schedule_finished) and result.n_iter >= self.max_iter:

@@ -97,6 +97,14 @@ PARAMETERS_DOC = """\
         Weight of the KL term in the ELBO (1 is the true ELBO).
     kl_anneal_iters : int, default=0
         Raise the KL weight linearly from 0 over this many epochs (0: no annealing).
+    n_train_rows : float or None, default=None
+        The number of rows the KL term is divided by in the ELBO per row (the size of the
+        data set the posterior is for). None: the rows given to the call, that is ``fit``'s
+        training rows (after ``early_stopping``'s hold-out) or one ``partial_fit`` call's
+        rows, or the sum of ``sample_weight`` when given. When ``partial_fit`` sees a data
+        set in parts (too large for memory, or arriving over time), set it to the whole data
+        set's size, so that every call's KL term is the whole data set's; with None each part
+        weighs the prior as if it were all the data, which over-regularises small parts.
     n_mc_samples : int, default=4
         Weight paths per training step (Monte Carlo samples of the ELBO).
     n_predict_samples : int or None, default=32
@@ -107,7 +115,9 @@ PARAMETERS_DOC = """\
     lr_schedule : {"constant", "cosine"}, default="cosine"
         Learning-rate schedule over all training steps. "cosine" anneals the rate from
         ``learning_rate`` to 0 at ``max_iter`` epochs, so running all of them is the planned
-        end of training and raises no ``ConvergenceWarning``.
+        end of training and raises no ``ConvergenceWarning``. A ``warm_start`` fit starts the
+        schedule over for its own ``max_iter`` epochs; ``partial_fit`` always uses the
+        constant rate.
     batch_size : int or "auto", default="auto"
         Minibatch size; "auto" is ``min(200, n_samples)``.
     max_iter : int, default=400
@@ -137,8 +147,12 @@ PARAMETERS_DOC = """\
         Recompute solver steps in the backward pass instead of storing them (JAX engine;
         less memory, more time).
     warm_start : bool, default=False
-        Continue from the previous fit's parameters when the model's structure is
-        unchanged.
+        Continue from the previous fit's (or ``partial_fit``'s) parameters when the model's
+        structure is unchanged, and from its optimiser state (Adam's step count and moments,
+        ``optimizer_state_``) and random streams: with ``lr_schedule="constant"`` and no KL
+        annealing, fits of ``a`` then ``b`` epochs train exactly as one fit of ``a + b`` on
+        the same engine. The new fit's learning-rate schedule and KL annealing start over
+        over its ``max_iter`` epochs.
     verbose : int, default=0
         0 is silent; 1 prints the loss every epoch.
     random_state : int, RandomState instance or None, default=None
@@ -161,7 +175,15 @@ ATTRIBUTES_DOC = """\
     best_loss_ : float
         Lowest training loss seen.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (by ``warm_start`` fits and ``partial_fit`` calls too).
+    t_ : int
+        Number of training rows seen by the optimiser: rows times epochs, summed over
+        ``warm_start`` fits and ``partial_fit`` calls.
+    optimizer_state_ : dict
+        Adam's state after the last step, as NumPy data that either engine continues from
+        (``warm_start``, ``partial_fit``): ``{"step": int64 array, "mu": {name: array},
+        "nu": {name: array}}``, the step count and the first and second moment estimates of
+        every parameter of ``params_``.
     predict_seed_ : int
         Seed of the weight paths used by ``predict``.
     n_features_in_ : int

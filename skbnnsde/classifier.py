@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import BaseSDEBNN
+from ._partial_fit import ClassifierPartialFitMixin
 from ._sampling import _check_n_samples
 from ._docs import ATTRIBUTES_DOC, PARAMETERS_DOC
 from ._validation import finite_output, validate_fit_X
@@ -20,7 +21,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-class SDEBNNClassifier(ClassifierMixin, BaseSDEBNN):
+class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, BaseSDEBNN):
     __doc__ = f"""Classification with an SDE Bayesian neural network (an infinitely deep BNN).
 
     The hidden state of a continuous-depth network ``dh = f_h(t, h; w(t)) dt`` is driven by
@@ -64,8 +65,8 @@ class SDEBNNClassifier(ClassifierMixin, BaseSDEBNN):
     _likelihoods = CLASSIFICATION_LIKELIHOODS
     _default_likelihood = "categorical"
 
-    def _validate_fit_data(self, X, y):
-        X, y = validate_fit_X(self, X, y, ensure_min_samples=2)
+    def _validate_fit_data(self, X, y, reset=True, min_samples=2):
+        X, y = validate_fit_X(self, X, y, ensure_min_samples=min_samples, reset=reset)
         try:
             check_classification_targets(y)
         except TypeError as err:  # labels that do not sort: numbers and strings, or None, in one array

@@ -7,6 +7,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseSDEBNN
+from ._partial_fit import RegressorPartialFitMixin
 from ._sampling import _check_n_samples
 from ._docs import PARAMETERS_DOC, ATTRIBUTES_DOC
 from ._validation import check_magnitude, finite_output, validate_fit_X
@@ -16,7 +17,7 @@ from .engines.options import MIN_HETEROSCEDASTIC_SCALE, REGRESSION_LIKELIHOODS
 HETEROSCEDASTIC_BETA = 0.5
 
 
-class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
+class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
     __doc__ = f"""Regression with an SDE Bayesian neural network (an infinitely deep BNN).
 
     The hidden state of a continuous-depth network ``dh = f_h(t, h; w(t)) dt`` is driven by
@@ -75,8 +76,9 @@ class SDEBNNRegressor(RegressorMixin, BaseSDEBNN):
     _likelihoods = REGRESSION_LIKELIHOODS
     _default_likelihood = "gaussian"
 
-    def _validate_fit_data(self, X, y):
-        X, y = validate_fit_X(self, X, y, multi_output=True, y_numeric=True, ensure_min_samples=2)
+    def _validate_fit_data(self, X, y, reset=True, min_samples=2):
+        X, y = validate_fit_X(self, X, y, multi_output=True, y_numeric=True, ensure_min_samples=min_samples,
+                              reset=reset)
         try:  # validate_data converts object targets only; strings of other dtypes reach here
             y = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError) as err:
