@@ -205,7 +205,8 @@ def test_usability_fits_smoke(tmp_path, bench):
     pytest.importorskip("jax")
     out = tmp_path / "usability.md"
     text = bench("usability_fits").main([
-        "--no-search", "--sde-params", '{"max_iter": 1, "n_steps": 2, "hidden_layer_sizes": [4]}',
+        "--no-search", "--engines", "jax", "--datasets", "diabetes",
+        "--sde-params", '{"max_iter": 1, "n_steps": 2, "hidden_layer_sizes": [4]}',
         "--output", str(out),
     ])
     assert "| warm (filled by the process above) |" in text and "first / second" in text
@@ -240,3 +241,19 @@ def test_predict_cost_smoke(tmp_path, bench):
     assert all(r["predict_s"] > 0 and r["peak_mb"] > -1 for r in records)
     text = out.read_text()
     assert "status: complete" in text and "| 300 |" in text
+
+
+def test_usability_assembles_its_parts(tmp_path, bench, monkeypatch):
+    """benchmarks.usability: the three parts' sections, the fuzz counts summed over workers into a table."""
+    usability = bench("usability")
+    monkeypatch.setattr(usability.usability_fits, "report", lambda argv: "## First fit\n\nfits table")
+    monkeypatch.setattr(usability, "predict_markdown", lambda args: "## Prediction: torch vs JAX\n\npredict table")
+    counts = {"SDEBNNRegressor/jax/fit": {"ValueError": 3, "accepted": 1},
+              "SDEBNNRegressor/torch/predict": {"TypeError": 2}}
+    monkeypatch.setattr(usability, "fuzz_counts", lambda args: counts)
+    out = tmp_path / "usability.md"
+    text = usability.main(["--output", str(out)])
+    assert text == out.read_text()
+    assert text.index("fits table") < text.index("predict table") < text.index("## Input fuzz")
+    assert "| SDEBNNRegressor/jax/fit | 0 | 3 | 1 | 4 |" in text
+    assert "| all | 2 | 3 | 1 | 6 |" in text

@@ -197,7 +197,9 @@ def test_pipeline_in_grid_search(engine, Estimator, reg_data, clf_data):
     X, y = reg_data if Estimator is SDEBNNRegressor else clf_data
     pipe = make_pipeline(StandardScaler(), Estimator(engine=engine, **SMALL))
     step = pipe.steps[-1][0]
-    grid = {f"{step}__solver": ["euler", "heun"], f"{step}__posterior": ["sde", "point"]}
+    # two points, two folds, two workers: the estimator crosses processes inside a pipeline
+    # (the solvers and posteriors themselves are tested elsewhere)
+    grid = {f"{step}__posterior": ["sde", "point"]}
     search = GridSearchCV(pipe, grid, cv=2, n_jobs=2).fit(X, y)
     assert set(search.best_params_) == set(grid)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
@@ -268,15 +270,17 @@ def test_warm_start_continues(engine_name, reg_data):
     assert any(not np.array_equal(first[k], est.params_[k]) for k in first)
 
 
-def test_verbose_prints_progress(engine_name, reg_data, capsys):
+def test_verbose_prints_progress(engine_name, reg_data, capsys, monkeypatch):
     X, y = reg_data
+    monkeypatch.setattr("skbnnsde._progress._tqdm", lambda: None)  # plain lines (the bar: test_progress)
     reg(engine_name, verbose=1, max_iter=2).fit(X, y)
-    assert "Iteration 1, loss =" in capsys.readouterr().out
+    assert "Iteration 1/2, loss =" in capsys.readouterr().out
 
 
 def test_keyboard_interrupt_keeps_last_good_state(engine_name, reg_data, monkeypatch):
     X, y = reg_data
     calls = []
+    monkeypatch.setattr("skbnnsde._progress._tqdm", lambda: None)  # progress as print() lines
 
     def interrupting_print(*args, **kwargs):
         calls.append(args)

@@ -106,11 +106,12 @@ def test_example_runs_with_a_tiny_budget(script, args, pngs, tmp_path):
 
 @pytest.mark.slow
 @_needs_matplotlib
-@pytest.mark.parametrize("engine", [pytest.param(e, marks=_needs(e)) for e in ("torch", "jax")])
+@pytest.mark.parametrize("engine", [pytest.param("jax", marks=_needs("jax"))])
 def test_bimodal_demo_full_run_has_both_modes(engine, tmp_path):
     """The full budget (300 Adam steps, seed 0): >= 25 % of 1,000 samples of z(T) on each side, means near ±5.
 
-    About 35 s (torch) and 20 s (jax) on one core.
+    About 20 s on one core. torch's full run (three times as long on torchsde) is measured in
+    ``benchmarks/results/bimodal.md`` (seeds 0-9); the suite runs its script with a tiny budget.
     """
     _run(f"{engine}/sde_bimodal.py", ["--output", "out"], cwd=tmp_path)
     m = json.loads((tmp_path / "out" / "metrics.json").read_text())
