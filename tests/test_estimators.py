@@ -192,10 +192,9 @@ def test_clone_and_params_round_trip():
 
 
 @pytest.mark.parametrize("engine", ENGINE_PARAMS)
-@pytest.mark.parametrize("Estimator", [SDEBNNRegressor, SDEBNNClassifier])
-def test_pipeline_in_grid_search(engine, Estimator, reg_data, clf_data):
-    X, y = reg_data if Estimator is SDEBNNRegressor else clf_data
-    pipe = make_pipeline(StandardScaler(), Estimator(engine=engine, **SMALL))
+def test_pipeline_in_grid_search(engine, reg_data):
+    X, y = reg_data
+    pipe = make_pipeline(StandardScaler(), SDEBNNRegressor(engine=engine, **SMALL))
     step = pipe.steps[-1][0]
     # two points, two folds, two workers: the estimator crosses processes inside a pipeline
     # (the solvers and posteriors themselves are tested elsewhere)
@@ -203,6 +202,14 @@ def test_pipeline_in_grid_search(engine, Estimator, reg_data, clf_data):
     search = GridSearchCV(pipe, grid, cv=2, n_jobs=2).fit(X, y)
     assert set(search.best_params_) == set(grid)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_classifier_pipeline_in_grid_search(clf_data):
+    X, y = clf_data
+    pipe = make_pipeline(StandardScaler(), SDEBNNClassifier(**SMALL))
+    search = GridSearchCV(pipe, {"sdebnnclassifier__posterior": ["sde", "point"]}, cv=2).fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.predict_proba(X).shape == (len(X), len(np.unique(y)))
 
 
 # ---- training controls -----------------------------------------------------------------
