@@ -101,10 +101,10 @@ class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, BaseSDEBNN):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of every row's log-likelihood in the ELBO (None: all 1). A
             weight counts as that many copies of the row: the data term is the weighted mean
-            and the KL term is divided by the weights' sum (unless ``n_train_rows`` is set), so
-            an integer weight acts like repeated rows and a zero weight like a removed row (as far as the stochastic
-            training allows). Rescaling all weights by a factor therefore changes the balance
-            with the prior, as repeating every row would.
+            and the KL term is divided by the weights' sum (unless ``n_train_rows`` is set),
+            so an integer weight acts like repeated rows and a zero weight like a removed row
+            (as far as the stochastic training allows). Rescaling all weights by a factor
+            therefore changes the balance with the prior, as repeating every row would.
 
         Returns
         -------
