@@ -86,7 +86,7 @@ def _child(task: dict, cache) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def measure_first_fits(engines, datasets, params: dict, tmp: str) -> list:
+def measure_first_fits(engines, datasets, params_of: dict, tmp: str) -> list:
     """Rows ``(engine, data, cache, result)``: the first and second fit times of new processes.
 
     JAX runs with its cache cold, warm and off; torch has no compilation cache ("-").
@@ -94,7 +94,7 @@ def measure_first_fits(engines, datasets, params: dict, tmp: str) -> list:
     rows = []
     for data in datasets:
         for engine in engines:
-            task = {"kind": "fits", "engine": engine, "data": data, "params": params}
+            task = {"kind": "fits", "engine": engine, "data": data, "params": params_of[engine]}
             folder = os.path.join(tmp, f"first-fits-{data}")
             runs = [("cold", folder), ("warm", folder), ("off", "0")] if engine == "jax" else [("-", "0")]
             for label, cache in runs:
@@ -128,8 +128,9 @@ _CACHE_LABELS = {"cold": "cold (empty folder)", "warm": "warm (filled by the pro
 
 def _markdown(first, rows, params, search_params) -> str:
     lines = ["## First fit of a new process (default settings)", ""]
-    lines.append(f"`make_pipeline(StandardScaler(), SDEBNNRegressor(engine=..., **{params!r}))`, fitted twice "
-                 "per process (two new estimators). `import s`: Python, scikit-learn and skbnnsde; "
+    lines.append(f"`make_pipeline(StandardScaler(), SDEBNNRegressor(engine=..., **settings))`, settings per engine "
+                 f"`{search_params!r}`, fitted twice per process (two new estimators). `import s`: Python, "
+                 "scikit-learn and skbnnsde; "
                  "`framework s`: importing torch or jax, which a first fit would otherwise pay; the first fit "
                  "still loads the engine's own modules.\n")
     table = [[e, d, _CACHE_LABELS[c], f"{r['import_s']:.1f}", f"{r['framework_import_s']:.1f}", f"{r['first_s']:.1f}",
@@ -169,7 +170,7 @@ def report(argv=None) -> str:
     if args.torch_max_iter is not None and "torch" in search_params:
         search_params["torch"]["max_iter"] = args.torch_max_iter
     with tempfile.TemporaryDirectory(prefix="skbnnsde-usability-") as tmp:
-        first = measure_first_fits(parse_list(args.engines), parse_list(args.datasets), params, tmp)
+        first = measure_first_fits(parse_list(args.engines), parse_list(args.datasets), search_params, tmp)
         rows = [] if args.no_search else measure_searches(parse_list(args.engines), search_params, tmp)
     return _markdown(first, rows, params, search_params)
 
@@ -179,7 +180,8 @@ def _parser():
     ap.add_argument("--max-iter", type=int, default=None, help="max_iter of every fit (default: shipped default)")
     ap.add_argument("--sde-params", default=None,
                     help='JSON of estimator overrides for every fit, e.g. \'{"n_steps": 2}\'')
-    ap.add_argument("--torch-max-iter", type=int, default=None, help="max_iter of the torch searches")
+    ap.add_argument("--torch-max-iter", type=int, default=None,
+                    help="max_iter of the torch fits (first fits and searches)")
     ap.add_argument("--engines", default="jax,torch", help="engines of the first fits and GridSearchCV runs")
     ap.add_argument("--datasets", default="diabetes,energy",
                     help="data of the first fits: diabetes and/or UCI set names (first split's training rows)")
