@@ -153,7 +153,8 @@ def _markdown(first, rows, params, search_params) -> str:
             one = [r["search_s"] for e, c, n, r in rows if e == engine and n == 1][0]
             for e, c, n, r in rows:
                 if e == engine and n == 2:
-                    verdict = "faster" if r["search_s"] < one else "NOT faster"
+                    ratio = r["search_s"] / one
+                    verdict = "faster" if ratio < 0.99 else ("the same within 1 %" if ratio <= 1.01 else "NOT faster")
                     lines.append(f"- {engine}{'' if c == '-' else f' ({c} cache)'}: n_jobs=2 takes "
                                  f"{r['search_s'] / one:.2f}x the time of n_jobs=1 ({verdict}).")
         lines.append("")
