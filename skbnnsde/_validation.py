@@ -134,19 +134,14 @@ def validate_fit_X(estimator, X, y, **kwargs):
 
 
 def check_fit_sample_weight(sample_weight, X):
-    """``sample_weight`` for ``fit``: None, or float64 weights (n_samples,), non-negative, positive sum.
+    """``sample_weight`` for ``fit``: None, or float64 weights (n_samples,).
 
-    scikit-learn's ``_check_sample_weight`` checks the shape, finiteness and sign; a sum of
-    zero would leave nothing to fit and is refused too.
+    scikit-learn's ``_check_sample_weight`` refuses a wrong shape, NaN or inf, negative
+    weights and weights that are all zero (nothing left to fit), each with a ``ValueError``.
     """
     if sample_weight is None:
         return None
-    sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-    if not np.isfinite(sample_weight).all():
-        raise ValueError("sample_weight must be finite; it holds NaN or inf")
-    if not sample_weight.sum() > 0:
-        raise ValueError("sample_weight sums to zero: at least one row needs a positive weight")
-    return sample_weight
+    return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
 
 
 def dense_fit_X(X):

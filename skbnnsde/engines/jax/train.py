@@ -134,18 +134,11 @@ def minibatch_loss(spec: ModelSpec, params, x, y, noise, *, kl_factor, n_train, 
         return log_likelihood(spec, params, o, y, weights=weights)
 
     ll = jax.vmap(path_ll)(out)  # (S, B)
-    data, kl_term = -jnp.mean(_weighted_row_mean(ll, mask, row_weights, axis=1)), kl_factor * jnp.mean(kl) / n_train
+    if row_weights is not None:
+        ll = ll * row_weights
+    data, kl_term = -jnp.mean(_row_mean(ll, mask, axis=1)), kl_factor * jnp.mean(kl) / n_train
     loss = data + kl_term
     return (loss, (data, kl_term)) if parts else loss
-
-
-def _weighted_row_mean(values, mask, row_weights, axis: int):
-    """``likelihoods._row_mean`` of ``values`` times ``row_weights`` (B,) when given."""
-    if row_weights is None:
-        return _row_mean(values, mask, axis)
-    w = row_weights.reshape(-1, *[1] * (values.ndim - 1 - axis))
-    count = jnp.sum(mask) if mask is not None else values.shape[axis]
-    return jnp.sum(values * w, axis=axis) / jnp.maximum(count, 1.0)
 
 
 def predictive_nll(spec: ModelSpec, params, x, y, noise, *, mask=None, row_weights=None):
@@ -156,7 +149,9 @@ def predictive_nll(spec: ModelSpec, params, x, y, noise, *, mask=None, row_weigh
     out, _, _ = solve(spec, params, x, noise)
     ll = jax.vmap(lambda o: log_likelihood(spec, params, o, y))(out)  # (S, B)
     lp = jax.scipy.special.logsumexp(ll, axis=0) - jnp.log(ll.shape[0])
-    return -_weighted_row_mean(lp, mask, row_weights, axis=0)
+    if row_weights is not None:
+        lp = lp * row_weights
+    return -_row_mean(lp, mask, axis=0)
 
 
 # ---- compiled functions -----------------------------------------------------------------
