@@ -122,6 +122,18 @@ def header(title, argv, started, notes=(), prog=None):
     return "\n".join(lines) + "\n"
 
 
+def sine_regression(n, d, seed=0):
+    """``(X, y)``: ``n`` rows of ``d`` standard normal features, ``y = sin(X @ w) + 0.1 noise``.
+
+    The synthetic data of the cost benchmarks (``scaling``, ``predict_cost``), ``w`` a random
+    direction of norm about 1.
+    """
+    rng = np.random.RandomState(seed)
+    X = rng.randn(int(n), int(d))
+    w = rng.randn(int(d)) / np.sqrt(int(d))
+    return X, np.sin(X @ w) + 0.1 * rng.randn(int(n))
+
+
 def mean_se(values):
     """(mean, standard error, n) of the finite values (se = std(ddof=1) / sqrt(n), 0 for n = 1)."""
     a = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)

@@ -68,11 +68,8 @@ def worker(cfg):
 
     from skbnnsde import SDEBNNRegressor
 
-    rng = np.random.RandomState(0)
-    n, d = int(cfg["rows"]), int(cfg["n_features"])
-    X = rng.randn(n, d)
-    w = rng.randn(d) / np.sqrt(d)
-    y = np.sin(X @ w) + 0.1 * rng.randn(n)
+    n = int(cfg["rows"])
+    X, y = C.sine_regression(n, cfg["n_features"])
     fit_rows = min(n, int(cfg["fit_rows"]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -69,11 +69,7 @@ def worker(cfg):
 
     from skbnnsde import SDEBNNRegressor
 
-    rng = np.random.RandomState(0)
-    n, d = int(cfg["rows"]), int(cfg["n_features"])
-    X = rng.randn(n, d)
-    w = rng.randn(d) / np.sqrt(d)
-    y = np.sin(X @ w) + 0.1 * rng.randn(n)
+    X, y = C.sine_regression(cfg["rows"], cfg["n_features"])
     params = dict(
         engine=cfg["engine"],
         n_steps=int(cfg["n_steps"]),
