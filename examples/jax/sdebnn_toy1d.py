@@ -11,8 +11,8 @@ it, and saves three PNGs to ``--output``:
   posterior weight paths (the paper's dynamics figure);
 * ``<ds>_prior_posterior.png``: the paper's toy figure: functions drawn from the prior
   (weights ``w(0)`` from their Gaussian prior, paths ``w(t)`` from the prior SDE, the
-  read-out from its initialisation; they fan out away from the data) beside the posterior
-  (data, predictive mean ± 2 std, ``sample_posterior`` functions).
+  read-out from its initialisation; they fan out away from the middle of the inputs)
+  beside the posterior (data, predictive mean ± 2 std, ``sample_posterior`` functions).
 
 The flags keep the original research code's names (``--ds``, ``--activn``, ``--loss``,
 ``--kl_scale``, ``--diff_const``, ``--aug_dim``, ``--stl``, ``--prior_dw``,

@@ -128,65 +128,6 @@ def plot_toy_predictive(fit: dict, path, *, n_draws: int, title: str):
     return savefig(fig, path)
 
 
-def prior_description(est) -> str:
-    """What the prior functions of :func:`plot_toy_prior_posterior` are, as two lines of text.
-
-    Read from the fitted model (``est.spec_``), like the draws themselves.
-    """
-    from skbnnsde.engines.specs import ModelSpec
-
-    spec = ModelSpec.from_dict(est.spec_)
-    scale = " / fan_in" if spec.prior_scaling == "fan_in" else ""
-    w0 = f"w(0) ~ N(0, {spec.prior_std:g}²{scale})"
-    if spec.posterior == "sde" and spec.w0_posterior == "point":
-        w0 += " (the prior of w0_posterior='gaussian'; the fitted model learns w(0) as a point)"
-    if spec.posterior == "meanfield":
-        paths = "constant weights"
-    else:
-        drift = "-w dt" if spec.prior == "ou" else "0 dt"
-        paths = f"w(t) from the prior SDE dw = {drift} + {spec.diffusion:g} dB (Euler, {spec.n_steps} steps)"
-    return (f"prior: {w0}; {paths};\nread-out (a point parameter, no prior) drawn from its initialisation "
-            f"N(0, 1/{spec.readout_dim}), bias 0; y in data units via the estimator's standardisation of y")
-
-
-def plot_toy_prior_posterior(fit: dict, path, *, n_draws: int, n_prior: int = 200, title: str = ""):
-    """The paper's toy figure: functions from the prior, and the posterior after the data.
-
-    Left, the prior (:func:`skbnnsde.experiments.prior.sample_prior`): the mean and ± 2 std
-    of ``n_prior`` prior functions (without observation noise) and ``n_draws`` of them, on
-    the plotting grid, which extends beyond the data. Right, the posterior: the data, the
-    true function, the predictive mean ± 2 std of ``predict(return_std=True)`` and
-    ``n_draws`` functions of ``sample_posterior``. ``fit`` is the dict of
-    :func:`skbnnsde.experiments.toy.fit_toy` after ``toy_metrics``. Returns the path and the
-    prior functions' mean std over the grid, ``(path, prior_std)``.
-    """
-    from .prior import sample_prior
-
-    plt = pyplot()
-    est, x = fit["est"], fit["grid"][:, 0]
-    prior = sample_prior(est, fit["grid_s"], n_samples=max(n_prior, n_draws), random_state=4)
-    p_mean, p_std = prior.mean(axis=1), prior.std(axis=1)
-    draws = est.sample_posterior(fit["grid_s"], n_samples=n_draws, random_state=1)
-    fig, (ax_p, ax) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
-    ax_p.fill_between(x, p_mean - 2 * p_std, p_mean + 2 * p_std, color="tab:purple", alpha=0.2,
-                      label=f"mean ± 2 std of {prior.shape[1]} prior functions")
-    ax_p.plot(x, prior[:, :n_draws], color="tab:purple", lw=0.7, alpha=0.5)
-    ax_p.plot([], [], color="tab:purple", lw=0.7, label=f"{n_draws} prior functions")
-    ax_p.plot(x, p_mean, color="tab:purple", lw=2, label="prior mean")
-    ax_p.scatter(fit["X"][:, 0], fit["y"], s=6, color="0.6", zorder=3, label="training data (not seen)")
-    lo = min(float(np.min(p_mean - 2 * p_std)), float(fit["y"].min()))
-    hi = max(float(np.max(p_mean + 2 * p_std)), float(fit["y"].max()))
-    ax_p.set_ylim(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
-    ax_p.set(xlabel="x", ylabel="y", title="prior: before the data")
-    ax_p.legend(loc="best", fontsize=8)
-    _posterior_panel(ax, fit, draws, n_draws)
-    ax.set_title("posterior: after the data")
-    fig.suptitle(title, fontsize=11)
-    fig.supxlabel(prior_description(est), fontsize=8)
-    savefig(fig, path)
-    return path, float(p_std.mean())
-
-
 def plot_toy_dynamics(fit: dict, path, *, n_paths: int = 6, n_inputs: int = 9, n_weights: int = 8,
                       title: str = "") -> float:
     """The paper's dynamics figure: hidden units, read-out and weights over the depth ``t``.
@@ -227,6 +168,76 @@ def plot_toy_dynamics(fit: dict, path, *, n_paths: int = 6, n_inputs: int = 9, n
     fig.suptitle(f"{title} — hidden paths rebuilt from weight_paths: {how}", fontsize=10)
     savefig(fig, path)
     return mismatch
+
+
+def prior_description(est) -> str:
+    """What the prior functions of :func:`plot_toy_prior_posterior` are, as two lines of text.
+
+    Read from the fitted model (``est.spec_``), like the draws themselves.
+    """
+    from skbnnsde.engines.specs import ModelSpec
+
+    spec = ModelSpec.from_dict(est.spec_)
+    scale = " / fan_in" if spec.prior_scaling == "fan_in" else ""
+    w0 = f"w(0) ~ N(0, {spec.prior_std:g}²{scale})"
+    if spec.posterior == "sde" and spec.w0_posterior == "point":
+        w0 += " (the prior of w0_posterior='gaussian'; the fitted model learns w(0) as a point)"
+    if spec.posterior == "meanfield":
+        paths = "constant weights"
+    else:
+        drift = "-w dt" if spec.prior == "ou" else "0 dt"
+        paths = f"w(t) from the prior SDE dw = {drift} + {spec.diffusion:g} dB (Euler, {spec.n_steps} steps)"
+    return (f"prior: {w0}; {paths};\nread-out (a point parameter, no prior) drawn from its initialisation "
+            f"N(0, 1/{spec.readout_dim}), bias 0; y in data units via the estimator's standardisation of y")
+
+
+def plot_toy_prior_posterior(fit: dict, path, *, n_draws: int, n_prior: int = 200, title: str = ""):
+    """The paper's toy figure: functions from the prior, and the posterior after the data.
+
+    Left, the prior (:func:`skbnnsde.experiments.prior.sample_prior`): the median and the
+    central 50 % and 90 % bands of ``n_prior`` prior functions (without observation noise;
+    quantiles, as the prior's function values are heavy-tailed, so a few draws would make a
+    ± 2 std band far wider than almost all of them) and ``n_draws`` of them, on the
+    plotting grid, which extends beyond the data. Right, the posterior: the data, the true
+    function, the predictive mean ± 2 std of ``predict(return_std=True)`` and ``n_draws``
+    functions of ``sample_posterior``. ``fit`` is the dict of
+    :func:`skbnnsde.experiments.toy.fit_toy` after ``toy_metrics``.
+
+    Returns
+    -------
+    path : Path
+        Where the PNG went.
+    spread : dict
+        The prior functions' mean std over the grid (``prior_function_std``) and the mean
+        width of their central 90 % band (``prior_function_q90_width``), in the units of y.
+    """
+    from .prior import sample_prior
+
+    plt = pyplot()
+    est, x = fit["est"], fit["grid"][:, 0]
+    prior = sample_prior(est, fit["grid_s"], n_samples=max(n_prior, n_draws), random_state=4)
+    q05, q25, q50, q75, q95 = np.percentile(prior, [5, 25, 50, 75, 95], axis=1)
+    draws = est.sample_posterior(fit["grid_s"], n_samples=n_draws, random_state=1)
+    fig, (ax_p, ax) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    n = prior.shape[1]
+    ax_p.fill_between(x, q05, q95, color="tab:purple", alpha=0.15, label=f"5-95 % of {n} prior functions")
+    ax_p.fill_between(x, q25, q75, color="tab:purple", alpha=0.25, label="25-75 %")
+    ax_p.plot(x, prior[:, :n_draws], color="tab:purple", lw=0.7, alpha=0.6)
+    ax_p.plot([], [], color="tab:purple", lw=0.7, label=f"{n_draws} prior functions")
+    ax_p.plot(x, q50, color="tab:purple", lw=2, label="prior median")
+    ax_p.scatter(fit["X"][:, 0], fit["y"], s=6, color="0.5", zorder=3, label="training data (not seen)")
+    lo, hi = min(float(q05.min()), float(fit["y"].min())), max(float(q95.max()), float(fit["y"].max()))
+    ax_p.set_ylim(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
+    ax_p.set(xlabel="x", ylabel="y", title="prior: before the data")
+    ax_p.legend(loc="best", fontsize=8)
+    _posterior_panel(ax, fit, draws, n_draws)
+    ax.set_title("posterior: after the data")
+    fig.suptitle(title, fontsize=11)
+    fig.supxlabel(prior_description(est), fontsize=8)
+    savefig(fig, path)
+    spread = {"prior_function_std": float(prior.std(axis=1).mean()),
+              "prior_function_q90_width": float(np.mean(q95 - q05))}
+    return path, spread
 
 
 # ---- classification ----------------------------------------------------------------------

@@ -136,7 +136,10 @@ def prior_functions(spec: ModelSpec, X, n_samples: int, seed: int) -> np.ndarray
     h0 = np.concatenate([X, np.zeros((X.shape[0], spec.aug_dim))], axis=1)
     paths = prior_weight_paths(spec, n_samples, seed)
     W, b = prior_readouts(spec, n_samples, seed)
-    return np.stack([hidden_path(spec, h0, p)[-1] @ W[s] + b[s] for s, p in enumerate(paths)])
+    # wide priors drive some pre-activations far negative, where swish's exp(-x) overflows to
+    # inf and the activation correctly gives 0: nothing to warn about
+    with np.errstate(over="ignore"):
+        return np.stack([hidden_path(spec, h0, p)[-1] @ W[s] + b[s] for s, p in enumerate(paths)])
 
 
 def sample_prior(est, X, n_samples: int = 1, random_state: int = 0) -> np.ndarray:
