@@ -67,9 +67,10 @@ def _run(script: str, args: list, cwd: Path, timeout: int = 600) -> subprocess.C
 
 # (script, arguments after --smoke, PNGs it must write under tmp_path / "out", marks)
 _SCRIPTS = [
-    ("jax/sdebnn_toy1d.py", ["--output", "out"], ["cos_predictive.png", "cos_dynamics.png"], [_needs("jax")]),
+    ("jax/sdebnn_toy1d.py", ["--output", "out"], ["cos_predictive.png", "cos_dynamics.png", "cos_prior_posterior.png"],
+     [_needs("jax")]),
     ("torch/sdebnn_toy1d.py", ["--output_dir", "out"],
-     ["cos_predictive.png", "cos_dynamics.png", "coscos_cauchy.png"], [_needs("torch")]),
+     ["cos_predictive.png", "cos_dynamics.png", "cos_prior_posterior.png", "coscos_cauchy.png"], [_needs("torch")]),
     # jax compiles the conv network slowly; the conv code path of the script is shared with torch's
     ("jax/sdebnn_classification.py", ["--output", "out", "--arch", "mlp"], ["digits_sdenet_reliability.png"],
      [_needs("jax")]),

@@ -3,12 +3,16 @@ r"""Toy 1-D regression with an SDE-BNN on the JAX engine (the paper's toy experi
 Fits ``SDEBNNRegressor(engine="jax")`` on one of the paper's toy sets (``cos``, ``cos2``,
 ``coscos``, ``b20``, ``b40``, ``b40gap``), prints the train RMSE, the test log-likelihood
 and the ratio of the predictive std away from the data (gaps and margins) to the std on
-it, and saves two PNGs to ``--output``:
+it, and saves three PNGs to ``--output``:
 
 * ``<ds>_predictive.png``: data, true function, posterior predictive mean ± 2 std,
   functions drawn with ``sample_posterior``, and the training loss;
 * ``<ds>_dynamics.png``: hidden units and weights over the depth ``t`` under several
-  posterior weight paths (the paper's dynamics figure).
+  posterior weight paths (the paper's dynamics figure);
+* ``<ds>_prior_posterior.png``: the paper's toy figure: functions drawn from the prior
+  (weights ``w(0)`` from their Gaussian prior, paths ``w(t)`` from the prior SDE, the
+  read-out from its initialisation; they fan out away from the middle of the inputs)
+  beside the posterior (data, predictive mean ± 2 std, ``sample_posterior`` functions).
 
 The flags keep the original research code's names (``--ds``, ``--activn``, ``--loss``,
 ``--kl_scale``, ``--diff_const``, ``--aug_dim``, ``--stl``, ``--prior_dw``,

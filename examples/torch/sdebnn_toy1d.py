@@ -9,6 +9,10 @@ it, and saves to ``--output``:
   functions drawn with ``sample_posterior``, and the training loss;
 * ``<ds>_dynamics.png``: hidden units and weights over the depth ``t`` under several
   posterior weight paths (the paper's dynamics figure);
+* ``<ds>_prior_posterior.png``: the paper's toy figure: functions drawn from the prior
+  (weights ``w(0)`` from their Gaussian prior, paths ``w(t)`` from the prior SDE, the
+  read-out from its initialisation; they fan out away from the middle of the inputs)
+  beside the posterior (data, predictive mean ± 2 std, ``sample_posterior`` functions);
 * ``<cauchy_ds>_cauchy.png``: a second model with ``likelihood="cauchy"`` on a two-branch
   set (``coscos`` by default: ``y = sqrt(x + 1)`` on [0, 4] and ``y = -sqrt(x + 1)`` on
   [1, 4]), with the histogram of posterior function values and the predictive density at

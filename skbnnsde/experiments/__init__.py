@@ -8,6 +8,7 @@ share one implementation of each experiment. Plotting needs matplotlib
 - :mod:`~skbnnsde.experiments.cli`: the command-line conventions every example shares;
 - :mod:`~skbnnsde.experiments.plotting`: saving figures, the toy and calibration figures;
 - :mod:`~skbnnsde.experiments.toy`: toy 1-D regression (``examples/*/sdebnn_toy1d.py``);
+- :mod:`~skbnnsde.experiments.prior`: functions drawn from the model's prior (NumPy);
 - :mod:`~skbnnsde.experiments.classification`: image classification
   (``examples/*/sdebnn_classification.py``);
 - :mod:`~skbnnsde.experiments.bimodal`: the bimodal 1-D variational SDE of the original

@@ -90,32 +90,38 @@ def readout_values(est, h):
     return (h @ W + b)[..., :n_targets] * est.y_scale_ + est.y_mean_
 
 
-def plot_toy_predictive(fit: dict, path, *, n_draws: int, title: str):
-    """Data, true function, posterior predictive mean ± 2 std, sampled functions, loss curve.
-
-    ``fit`` is the dict of :func:`skbnnsde.experiments.toy.fit_toy` after ``toy_metrics``.
-    """
+def _posterior_panel(ax, fit: dict, draws, n_draws: int):
+    """Data, true function, predictive mean ± 2 std and the functions ``draws`` (grid rows, n_draws)."""
     from skbnnsde.datasets import toy_true_function
 
-    plt = pyplot()
-    est, grid = fit["est"], fit["grid"]
-    x = grid[:, 0]
-    draws = est.sample_posterior(fit["grid_s"], n_samples=n_draws, random_state=1)
-    fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [3, 1]})
+    x = fit["grid"][:, 0]
     lower, upper = fit["g_mean"] - 2 * fit["g_std"], fit["g_mean"] + 2 * fit["g_std"]
     ax.fill_between(x, lower, upper, color="tab:blue", alpha=0.2, label="mean ± 2 std (predictive)")
     ax.plot(x, draws, color="tab:blue", lw=0.6, alpha=0.35)
     ax.plot([], [], color="tab:blue", lw=0.6, alpha=0.6, label=f"{n_draws} sampled functions")
     ax.plot(x, fit["g_mean"], color="tab:blue", lw=2, label="predictive mean")
-    true = toy_true_function(fit["ds"], grid)
+    true = toy_true_function(fit["ds"], fit["grid"])
     for j in range(true.shape[1]):
         ax.plot(x, true[:, j], "k--", lw=1, label="true function" if j == 0 else None)
     ax.scatter(fit["X"][:, 0], fit["y"], s=12, color="k", zorder=3, label="training data")
     lo, hi = float(fit["y"].min()), float(fit["y"].max())
     pad = 0.6 * (hi - lo + 1e-9)
     ax.set_ylim(lo - pad, hi + pad)
-    ax.set(xlabel="x", ylabel="y", title=title)
+    ax.set(xlabel="x", ylabel="y")
     ax.legend(loc="best", fontsize=8)
+
+
+def plot_toy_predictive(fit: dict, path, *, n_draws: int, title: str):
+    """Data, true function, posterior predictive mean ± 2 std, sampled functions, loss curve.
+
+    ``fit`` is the dict of :func:`skbnnsde.experiments.toy.fit_toy` after ``toy_metrics``.
+    """
+    plt = pyplot()
+    est = fit["est"]
+    draws = est.sample_posterior(fit["grid_s"], n_samples=n_draws, random_state=1)
+    fig, (ax, ax_loss) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [3, 1]})
+    _posterior_panel(ax, fit, draws, n_draws)
+    ax.set_title(title)
     ax_loss.plot(np.arange(1, len(est.loss_curve_) + 1), est.loss_curve_)
     ax_loss.set(xlabel="epoch", ylabel="loss (negative ELBO per point)", title="training")
     fig.tight_layout()
@@ -162,6 +168,76 @@ def plot_toy_dynamics(fit: dict, path, *, n_paths: int = 6, n_inputs: int = 9, n
     fig.suptitle(f"{title} — hidden paths rebuilt from weight_paths: {how}", fontsize=10)
     savefig(fig, path)
     return mismatch
+
+
+def prior_description(est) -> str:
+    """What the prior functions of :func:`plot_toy_prior_posterior` are, as two lines of text.
+
+    Read from the fitted model (``est.spec_``), like the draws themselves.
+    """
+    from skbnnsde.engines.specs import ModelSpec
+
+    spec = ModelSpec.from_dict(est.spec_)
+    scale = " / fan_in" if spec.prior_scaling == "fan_in" else ""
+    w0 = f"w(0) ~ N(0, {spec.prior_std:g}²{scale})"
+    if spec.posterior == "sde" and spec.w0_posterior == "point":
+        w0 += " (the prior of w0_posterior='gaussian'; the fitted model learns w(0) as a point)"
+    if spec.posterior == "meanfield":
+        paths = "constant weights"
+    else:
+        drift = "-w dt" if spec.prior == "ou" else "0 dt"
+        paths = f"w(t) from the prior SDE dw = {drift} + {spec.diffusion:g} dB (Euler, {spec.n_steps} steps)"
+    return (f"prior: {w0}; {paths};\nread-out (a point parameter, no prior) drawn from its initialisation "
+            f"N(0, 1/{spec.readout_dim}), bias 0; y in data units via the estimator's standardisation of y")
+
+
+def plot_toy_prior_posterior(fit: dict, path, *, n_draws: int, n_prior: int = 200, title: str = ""):
+    """The paper's toy figure: functions from the prior, and the posterior after the data.
+
+    Left, the prior (:func:`skbnnsde.experiments.prior.sample_prior`): the median and the
+    central 50 % and 90 % bands of ``n_prior`` prior functions (without observation noise;
+    quantiles, as the prior's function values are heavy-tailed, so a few draws would make a
+    ± 2 std band far wider than almost all of them) and ``n_draws`` of them, on the
+    plotting grid, which extends beyond the data. Right, the posterior: the data, the true
+    function, the predictive mean ± 2 std of ``predict(return_std=True)`` and ``n_draws``
+    functions of ``sample_posterior``. ``fit`` is the dict of
+    :func:`skbnnsde.experiments.toy.fit_toy` after ``toy_metrics``.
+
+    Returns
+    -------
+    path : Path
+        Where the PNG went.
+    spread : dict
+        The prior functions' mean std over the grid (``prior_function_std``) and the mean
+        width of their central 90 % band (``prior_function_q90_width``), in the units of y.
+    """
+    from .prior import sample_prior
+
+    plt = pyplot()
+    est, x = fit["est"], fit["grid"][:, 0]
+    prior = sample_prior(est, fit["grid_s"], n_samples=max(n_prior, n_draws), random_state=4)
+    q05, q25, q50, q75, q95 = np.percentile(prior, [5, 25, 50, 75, 95], axis=1)
+    draws = est.sample_posterior(fit["grid_s"], n_samples=n_draws, random_state=1)
+    fig, (ax_p, ax) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    n = prior.shape[1]
+    ax_p.fill_between(x, q05, q95, color="tab:purple", alpha=0.15, label=f"5-95 % of {n} prior functions")
+    ax_p.fill_between(x, q25, q75, color="tab:purple", alpha=0.25, label="25-75 %")
+    ax_p.plot(x, prior[:, :n_draws], color="tab:purple", lw=0.7, alpha=0.6)
+    ax_p.plot([], [], color="tab:purple", lw=0.7, label=f"{n_draws} prior functions")
+    ax_p.plot(x, q50, color="tab:purple", lw=2, label="prior median")
+    ax_p.scatter(fit["X"][:, 0], fit["y"], s=6, color="0.5", zorder=3, label="training data (not seen)")
+    lo, hi = min(float(q05.min()), float(fit["y"].min())), max(float(q95.max()), float(fit["y"].max()))
+    ax_p.set_ylim(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
+    ax_p.set(xlabel="x", ylabel="y", title="prior: before the data")
+    ax_p.legend(loc="best", fontsize=8)
+    _posterior_panel(ax, fit, draws, n_draws)
+    ax.set_title("posterior: after the data")
+    fig.suptitle(title, fontsize=11)
+    fig.supxlabel(prior_description(est), fontsize=8)
+    savefig(fig, path)
+    spread = {"prior_function_std": float(prior.std(axis=1).mean()),
+              "prior_function_q90_width": float(np.mean(q95 - q05))}
+    return path, spread
 
 
 # ---- classification ----------------------------------------------------------------------

@@ -3,7 +3,8 @@
 :func:`toy_parser` builds the command line (the original research code's flag names),
 :func:`toy_settings` turns it into ``SDEBNNRegressor`` hyperparameters, :func:`fit_toy`
 fits one model, :func:`toy_metrics` measures it and :func:`run_toy` does all of that and
-draws the figures of :mod:`skbnnsde.experiments.plotting`.
+draws the figures of :mod:`skbnnsde.experiments.plotting` (the prior functions of the
+prior/posterior figure come from :mod:`skbnnsde.experiments.prior`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from .cli import add_bool_flag, add_run_args, fw_dims_type, new_parser, output_dir, parse_dims
 from .cli import quiet_convergence_warnings, run_settings
-from .plotting import plot_toy_dynamics, plot_toy_predictive
+from .plotting import plot_toy_dynamics, plot_toy_predictive, plot_toy_prior_posterior
 
 #: ``--loss`` -> ``likelihood``
 LOSSES = {"laplace": "laplace", "mse": "gaussian", "cauchy": "cauchy", "heteroscedastic": "heteroscedastic"}
@@ -196,7 +197,7 @@ def print_toy_metrics(m: dict, est, ds: str) -> None:
 
 
 def run_toy(args, engine: str, extra_params: dict | None = None) -> tuple:
-    """Fit, print the metrics, draw the predictive and dynamics figures; returns (fit, metrics)."""
+    """Fit, print the metrics, draw the predictive, dynamics and prior/posterior figures; returns (fit, metrics)."""
     if args.driftw_scale is not None:
         print(f"note: --driftw_scale {args.driftw_scale} has no effect here (see --help): the weight-drift "
               "net's last layer starts at zero, so f_w = 0 at initialisation whatever the scale")
@@ -211,6 +212,10 @@ def run_toy(args, engine: str, extra_params: dict | None = None) -> tuple:
     mismatch = plot_toy_dynamics(fit, out / f"{fit['ds']}_dynamics.png", n_paths=3 if args.smoke else 6,
                                  title=f"{fit['ds']}, {engine} engine")
     metrics["hidden_path_readout_mismatch"] = mismatch
+    _, spread = plot_toy_prior_posterior(fit, out / f"{fit['ds']}_prior_posterior.png", n_draws=min(n_draws, 8),
+                                         n_prior=16 if args.smoke else 200,
+                                         title=f"SDE-BNN on {fit['ds']}: prior and posterior ({engine} engine)")
+    metrics.update(spread)
     note = "" if est.solver == "euler" else f" (Euler approximation of the {est.solver} solver)"
     print(f"hidden paths rebuilt from weight_paths: the read-out at t=1 differs from sample_posterior "
           f"by {mismatch:.2e}{note}")
