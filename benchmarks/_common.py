@@ -280,6 +280,29 @@ def add_run_arguments(parser, *, unit, target_model, output):
                         help="extra line for the md preamble (repeatable), e.g. the commands of merged runs")
     parser.add_argument("--resume", action="store_true", help=f"skip the (set, {unit}, model) runs already in --raw")
     parser.add_argument("--log", default=None, help="optional progress log file (also printed)")
+    parser.add_argument("--validation", action="store_true",
+                        help="score on validation rows carved from the training rows (VALIDATION_FRACTION of "
+                             "them, seeded by the split/seed), never on the test rows: for choosing settings")
+
+
+#: share of the training rows ``--validation`` holds out
+VALIDATION_FRACTION = 0.2
+
+
+def validation_rows(X_tr, y_tr, seed, stratify=False):
+    """``(X_fit, X_val, y_fit, y_val)``: the training rows split for choosing settings (``--validation``)."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(X_tr, y_tr, test_size=VALIDATION_FRACTION, random_state=seed,
+                            stratify=y_tr if stratify else None)
+
+
+def validation_note(args):
+    """The preamble line of a ``--validation`` run (none otherwise)."""
+    if not getattr(args, "validation", False):
+        return []
+    return [f"**validation run**: every score is on {VALIDATION_FRACTION:.0%} of the training rows held out "
+            "(seeded by the split/seed), the model fitted on the rest; the test rows are not used"]
 
 
 def sde_overrides(args):

@@ -140,13 +140,15 @@ def make_model(name, seed, sde_params, dataset=None):
     raise SystemExit(f"unknown model {name!r}; choose from {', '.join(ALL_MODELS)}")
 
 
-def run_seed(name, dataset, seed, sde_params):
+def run_seed(name, dataset, seed, sde_params, validation=False):
     from sklearn.metrics import log_loss
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
     X, y = load(dataset)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=seed)
+    if validation:
+        X_tr, X_te, y_tr, y_te = C.validation_rows(X_tr, y_tr, seed, stratify=True)
     if name in CONV_MODELS:  # images: one mean and std over all pixels keeps the picture
         mean, std = X_tr.mean(), X_tr.std()
         if name in AUGMENTED_MODELS:  # shifted while 0 is still the background
@@ -187,6 +189,7 @@ def render(records, args, argv, started, datasets, models, done=False):
         "protocol: per seed, a stratified 75/25 train/test split (`train_test_split(random_state=seed)`), "
         "StandardScaler fitted on the training rows; accuracy, NLL (`log_loss`, nats) and top-label ECE "
         "(15 equal-width bins) on the test rows; mean ± standard error over the seeds run (column n)",
+        *C.validation_note(args),
         *C.settings_notes(SDEBNNClassifier, sde_params, "seed"),
         "conv rows (image data only): the settings above with `" + json.dumps(CONV_SETTINGS)
         + "` and `image_shape` of the set on top (then the overrides, if any); pixels standardised "
@@ -284,7 +287,7 @@ def main(argv=None):
             for m in phase:
                 if seed >= caps[m] or (d, seed, m) in done_keys or not runs_on(m, d):
                     continue
-                rec = run_seed(m, d, seed, sde_params)
+                rec = run_seed(m, d, seed, sde_params, args.validation)
                 records.append(rec)
                 C.append_jsonl(args.raw, rec)
                 C.log(f"{d} seed {seed} {m}: acc {rec['accuracy']:.4f} nll {rec['nll']:.4f} "

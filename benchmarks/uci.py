@@ -136,8 +136,10 @@ def fit_predict(name, model, X_tr, y_tr, X_te):
     return np.asarray(mean, float).ravel(), np.asarray(std, float).ravel(), t1 - t0, t2 - t1
 
 
-def run_split(name, dataset, split, data_dir, sde_params):
+def run_split(name, dataset, split, data_dir, sde_params, validation=False):
     X_tr, y_tr, X_te, y_te = load_uci(dataset, split, data_dir=data_dir)
+    if validation:
+        X_tr, X_te, y_tr, y_te = C.validation_rows(X_tr, y_tr, split)
     x_mu, x_sd = X_tr.mean(0), X_tr.std(0)
     x_sd[x_sd == 0] = 1.0
     y_mu, y_sd = y_tr.mean(), y_tr.std()
@@ -176,6 +178,7 @@ def render(records, args, argv, started, datasets, models, n_splits_of, done=Fal
         "protocol: standard 20 train/test splits; X and y standardised on the training rows; "
         "RMSE and mean test log-likelihood (LL, nats per test row) in the original units of y; "
         "mean ± standard error over the splits run (column n)",
+        *C.validation_note(args),
         *C.settings_notes(SDEBNNRegressor, sde_params, "split index"),
         "baselines: GP = GaussianProcessRegressor(ConstantKernel*RBF(ARD)+WhiteKernel, normalize_y=True, "
         "n_restarts_optimizer=0); BayesianRidge(); MLP = MLPRegressor((50,), early_stopping=True) with a "
@@ -306,7 +309,7 @@ def main(argv=None):
             for m in models:
                 if s - args.first_split >= caps[m] or (d, s, m) in done_keys:
                     continue
-                rec = run_split(m, d, s, data_dir, sde_params)
+                rec = run_split(m, d, s, data_dir, sde_params, args.validation)
                 records.append(rec)
                 C.append_jsonl(args.raw, rec)
                 C.log(f"{d} split {s} {m}: rmse {rec['rmse']:.3f} ll {rec['ll']:.3f} "
