@@ -3,11 +3,13 @@
 Fits :class:`skbnnsde.SDEBNNRegressor` (after a ``StandardScaler``, in a ``Pipeline``) on
 ``y = cos(x) + noise`` observed on ``[0, 2] ∪ [6, 8]``, prints test metrics on held-out
 points, and saves a plot of the posterior predictive (mean ± 2 std and sampled
-functions), whose band widens in the gap and beyond the data (``laplace=True``: a linearised
-Laplace approximation over the starting weights and the read-out, fitted after training).
+functions), whose band widens in the gap and beyond the data. The estimator keeps its
+defaults: on a data set this small (at most 200 rows) they train for 2,000 optimiser steps
+(``max_iter="auto"``) and add a linearised Laplace approximation over the starting weights
+and the read-out after training (``laplace="auto"``).
 
     python examples/quickstart.py
-    python examples/quickstart.py --engine torch --max-iter 800 --output results/quickstart_torch.png
+    python examples/quickstart.py --engine torch --output results/quickstart_torch.png
     python examples/quickstart.py --smoke --output /tmp/quickstart.png
 
 ``--output`` is the PNG to write (a folder gets ``quickstart.png`` inside it); ``--smoke``
@@ -35,8 +37,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", default="auto", choices=["auto", "jax", "torch"],
                         help="engine of the estimator (default: %(default)s: jax if installed, else torch)")
-    parser.add_argument("--max-iter", "--max_iter", "--epochs", dest="max_iter", type=int, default=1500,
-                        help="training epochs (default: %(default)s)")
+    parser.add_argument("--max-iter", "--max_iter", "--epochs", dest="max_iter", type=int, default=None,
+                        help="training epochs (default: the estimator's max_iter='auto')")
     parser.add_argument("--n-samples", "--n_samples", dest="n_samples", type=int, default=100,
                         help="training points (default: %(default)s)")
     parser.add_argument("--smoke", action="store_true", help="tiny budget: runs in seconds, for tests")
@@ -44,22 +46,16 @@ def main(argv=None):
     parser.add_argument("--output", default="quickstart.png",
                         help="PNG to write, or a folder for quickstart.png (default: %(default)s)")
     args = parser.parse_args(argv)
-    warnings.filterwarnings("ignore", category=ConvergenceWarning)  # a fixed budget, on purpose
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)  # --smoke: a tiny budget, on purpose
 
     X, y = make_toy_regression("cos", n_samples=args.n_samples, random_state=args.seed)
     X_test, y_test = make_toy_regression("cos", n_samples=200, random_state=args.seed + 1)
 
-    reg = SDEBNNRegressor(
-        engine=args.engine,
-        activation="swish",
-        learning_rate=5e-3,
-        max_iter=2 if args.smoke else args.max_iter,
-        n_iter_no_change=2 if args.smoke else args.max_iter,  # train the whole budget
-        n_steps=4 if args.smoke else 20,
-        hidden_layer_sizes=(8,) if args.smoke else (32,),
-        laplace=True,  # a linearised Laplace approximation over w0 and the read-out: the band widens off the data
-        random_state=args.seed,
-    )
+    reg = SDEBNNRegressor(engine=args.engine, random_state=args.seed)  # the defaults
+    if args.max_iter is not None:
+        reg.set_params(max_iter=args.max_iter)
+    if args.smoke:
+        reg.set_params(max_iter=2, n_steps=4, hidden_layer_sizes=(8,))
     model = make_pipeline(StandardScaler(), reg)
     start = time.perf_counter()
     model.fit(X, y)

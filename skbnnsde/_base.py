@@ -34,7 +34,7 @@ from .engines.options import (
     parse_n_blocks,
 )
 from .engines.params import check_params
-from .engines.specs import ModelSpec, TrainSpec
+from .engines.specs import AUTO_EPOCHS, SMALL_DATA_ROWS, ModelSpec, TrainSpec
 from ._partial_fit import ContinuedTrainingMixin, _draw_seeds
 from ._sampling import PosteriorSamplingMixin
 from ._validation import check_fit_sample_weight
@@ -65,7 +65,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         "w0_posterior": [StrOptions(set(W0_POSTERIORS))],
         "posterior": [StrOptions(set(POSTERIORS))],
         "stl": ["boolean"],
-        "laplace": ["boolean"],
+        "laplace": ["boolean", StrOptions({"auto"})],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_anneal_iters": [Interval(Integral, 0, None, closed="left")],
         "n_train_rows": [Interval(Real, 0, None, closed="neither"), None],
@@ -74,7 +74,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -111,7 +111,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         posterior="sde",
         w0_posterior="point",
         stl=True,
-        laplace=False,
+        laplace="auto",
         kl_weight=1.0,
         kl_anneal_iters=0,
         n_train_rows=None,
@@ -121,7 +121,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         learning_rate=1e-2,
         lr_schedule="cosine",
         batch_size="auto",
-        max_iter=400,
+        max_iter="auto",
         shuffle=True,
         early_stopping=False,
         validation_fraction=0.1,
@@ -217,8 +217,24 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
             raise ValueError(f"likelihood must be one of {self._likelihoods}, got {self.likelihood!r}")
         if self.stl and self.adjoint and self.posterior == "sde":
             raise ValueError(STL_ADJOINT_MESSAGE)
-        if self.laplace and self._task != "regression":
+        if self.laplace != "auto" and self.laplace and self._task != "regression":
             raise ValueError("laplace=True is implemented for SDEBNNRegressor only; use laplace=False")
+
+    def _epochs(self, train: TrainSpec, n_train_rows: int) -> int:
+        """The epochs of a fit on ``n_train_rows`` (``max_iter``'s docstring).
+
+        The small-data step floor of ``max_iter="auto"`` is the regressor's: it was measured
+        on regression, and on classification more steps overfit (breast_cancer).
+        """
+        if self.max_iter == "auto" and self._task != "regression":
+            return AUTO_EPOCHS
+        return train.epochs_for(n_train_rows)
+
+    def _uses_laplace(self, n_train_rows: int) -> bool:
+        """Whether a fit on ``n_train_rows`` adds the Laplace step (``laplace``'s docstring)."""
+        if self.laplace == "auto":
+            return self._task == "regression" and n_train_rows <= SMALL_DATA_ROWS
+        return bool(self.laplace)
 
     def _likelihood(self) -> str:
         return self._default_likelihood if self.likelihood is None else self.likelihood
@@ -261,7 +277,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
             learning_rate=float(self.learning_rate),
             lr_schedule=self.lr_schedule,
             batch_size=self.batch_size,
-            max_iter=int(self.max_iter),
+            max_iter=self.max_iter if self.max_iter == "auto" else int(self.max_iter),
             n_mc_samples=int(self.n_mc_samples),
             kl_weight=float(self.kl_weight),
             kl_anneal_iters=int(self.kl_anneal_iters),
@@ -314,16 +330,17 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         if self.early_stopping:
             X_train, y_train, w_train, validation_data = self._split_validation(X, y_enc, sample_weight, split_seed)
 
+        train = train.replace(max_iter=self._epochs(train, X_train.shape[0]))
         result = self._train_engine(engine, spec, train, params, X_train, y_train, w_train, seed=train_seed,
                                     predict_seed=predict_seed, validation_data=validation_data, continued=warm)
-        if self.laplace:
+        if self._uses_laplace(X_train.shape[0]):
             self._fit_laplace(X_train, w_train)
         self.validation_scores_ = [float(v) for v in result.validation_scores] if self.early_stopping else None
         # a cosine schedule has annealed the rate to zero at max_iter: the planned end of training
         schedule_finished = self.lr_schedule == "cosine"
-        if not (result.converged or result.interrupted or schedule_finished) and result.n_iter >= self.max_iter:
+        if not (result.converged or result.interrupted or schedule_finished) and result.n_iter >= train.max_iter:
             warnings.warn(
-                f"Stochastic optimiser: maximum iterations ({self.max_iter}) reached and the "
+                f"Stochastic optimiser: maximum iterations ({train.max_iter}) reached and the "
                 "optimisation has not converged yet.",
                 ConvergenceWarning,
             )

@@ -81,10 +81,15 @@ PARAMETERS_DOC = """\
         For ``posterior="sde"``, what is learnt about the weights' starting point ``w(0)``:
         a point estimate (the paper's model), or a mean-field Gaussian with its KL to the
         ``prior_std`` prior added to the ELBO, so every weight path starts from its own draw.
+        With ``prior_scaling="fan_in"`` the prior regularises the starting weights, which
+        a point estimate leaves free: worth trying for a classifier on a small tabular set,
+        whose point-estimate fit can be overconfident (on image-like data such as digits it
+        lost accuracy; ``benchmarks/results/uncertainty.md``). On a few dozen regression rows
+        its KL outweighs the data and the fit flattens.
     stl : bool, default=True
         Use the "sticking the landing" gradient estimator of the KL term, which has lower
         variance.
-    laplace : bool, default=False
+    laplace : bool or "auto", default="auto"
         After training, fit a linearised Laplace approximation over the parameters that
         training estimates as points (the starting weights ``w0``, unless
         ``w0_posterior="gaussian"``, and the read-out), with its prior precision chosen by
@@ -92,7 +97,10 @@ PARAMETERS_DOC = """\
         to ``sample_posterior``. The predictive std then grows between and beyond the
         training data. Costs one Jacobian (forward mode, one pass per covered parameter) of
         the training rows at fit and of the query rows at every prediction with
-        ``return_std``. ``SDEBNNRegressor`` only.
+        ``return_std``. ``SDEBNNRegressor`` only. "auto" turns it on for a regressor trained
+        on at most 200 rows, where the data leave ``w0`` and the read-out uncertain and the
+        Jacobian is cheap; on larger sets the training rows pin those parameters down and
+        the step mostly adds cost. ``partial_fit`` skips it.
     kl_weight : float, default=1.0
         Weight of the KL term in the ELBO (1 is the true ELBO).
     kl_anneal_iters : int, default=0
@@ -120,8 +128,11 @@ PARAMETERS_DOC = """\
         constant rate.
     batch_size : int or "auto", default="auto"
         Minibatch size; "auto" is ``min(200, n_samples)``.
-    max_iter : int, default=400
-        Maximum number of epochs.
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs. "auto" is 400 epochs, except for a regressor trained on at
+        most 200 rows, which trains until it has taken 2,000 optimiser steps (2,000 epochs of
+        one minibatch): with few steps such a fit can stop on a plateau that predicts the
+        mean.
     shuffle : bool, default=True
         Shuffle the rows every epoch.
     early_stopping : bool, default=False

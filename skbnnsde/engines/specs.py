@@ -277,6 +277,15 @@ class ModelSpec:
         return dataclasses.replace(self, **changes)
 
 
+#: the epochs of ``max_iter="auto"`` on data with enough minibatches per epoch
+AUTO_EPOCHS = 400
+#: the fewest optimiser steps of a ``max_iter="auto"`` fit on a small data set (more epochs)
+AUTO_MIN_STEPS = 2000
+#: data sets of at most this many training rows (one default minibatch) are small: a regressor's
+#: ``max_iter="auto"`` trains them for ``AUTO_MIN_STEPS`` steps and ``laplace="auto"`` adds the Laplace step
+SMALL_DATA_ROWS = 200
+
+
 @dataclass(frozen=True)
 class TrainSpec:
     """How the network is trained: optimiser, epochs, batches, Monte Carlo, early stopping.
@@ -285,12 +294,14 @@ class TrainSpec:
     --------
     >>> TrainSpec(learning_rate=1e-2, max_iter=10).batch_size_for(1000)
     200
+    >>> TrainSpec(max_iter="auto").epochs_for(40), TrainSpec(max_iter="auto").epochs_for(5000)
+    (2000, 400)
     """
 
     learning_rate: float = 1e-2
     lr_schedule: str = "constant"
     batch_size: Any = "auto"  # int or "auto" = min(200, n_samples)
-    max_iter: int = 200
+    max_iter: Any = 200  # int or "auto" (epochs_for)
     n_mc_samples: int = 4
     kl_weight: float = 1.0
     kl_anneal_iters: int = 0
@@ -309,6 +320,22 @@ class TrainSpec:
         if self.batch_size == "auto" or self.batch_size is None:
             return int(min(200, n_samples))
         return int(min(int(self.batch_size), n_samples))
+
+    def epochs_for(self, n_samples: int) -> int:
+        """The epochs of a fit on ``n_samples`` rows: ``max_iter``, or for "auto" ``AUTO_EPOCHS``,
+        raised on a small data set (``SMALL_DATA_ROWS``) until the fit takes ``AUTO_MIN_STEPS``
+        optimiser steps.
+
+        A small data set has one minibatch per epoch, so a fixed number of epochs gives it few
+        steps; from a near-linear start its fit then stops on a plateau that predicts the mean.
+        On larger sets more steps overfit instead (``benchmarks/results/uncertainty.md``).
+        """
+        if self.max_iter != "auto":
+            return int(self.max_iter)
+        if n_samples > SMALL_DATA_ROWS:
+            return AUTO_EPOCHS
+        n_batches = math.ceil(n_samples / self.batch_size_for(n_samples))
+        return max(AUTO_EPOCHS, math.ceil(AUTO_MIN_STEPS / n_batches))
 
     def kl_factor(self, epoch: int) -> float:
         """``kl_weight`` times the linear annealing factor at ``epoch`` (0-based)."""

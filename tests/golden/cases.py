@@ -52,6 +52,7 @@ BASE = {
     "device": "cpu",
     "dtype": "float32",
     "random_state": 0,
+    "laplace": False,  # recorded before laplace="auto" became the default; test_laplace.py covers it
 }
 CONV = {"architecture": "conv", "image_shape": (1, 4, 4), "n_blocks": (1, 1)}
 
