@@ -185,3 +185,27 @@ def test_laplace_std_is_the_same_for_sparse_and_float32_X(fits):
     np.testing.assert_allclose(std_sparse, std, rtol=1e-12)
     assert std32.dtype == np.float32
     np.testing.assert_allclose(std32, std, rtol=1e-5)
+
+
+def test_auto_laplace_is_on_for_small_regression_sets_only():
+    """``laplace="auto"``: on for a regressor trained on at most 200 rows; off above, off for a
+    classifier (no Laplace step) and in ``partial_fit``."""
+    from skbnnsde.engines.specs import SMALL_DATA_ROWS
+
+    rng = np.random.default_rng(0)
+    tiny = dict(SMALL, max_iter=2, n_predict_samples=2)
+    fitted = {}
+    for n in (SMALL_DATA_ROWS, SMALL_DATA_ROWS + 1):
+        X = rng.normal(size=(n, 1))
+        fitted[n] = SDEBNNRegressor(**tiny).fit(X, np.sin(X[:, 0]))
+    assert hasattr(fitted[SMALL_DATA_ROWS], "laplace_covariance_")
+    assert not hasattr(fitted[SMALL_DATA_ROWS + 1], "laplace_covariance_")
+    # early stopping holds rows out first: the rule counts the rows trained on
+    X = rng.normal(size=(SMALL_DATA_ROWS + 20, 1))
+    held_out = SDEBNNRegressor(**tiny, early_stopping=True).fit(X, np.sin(X[:, 0]))
+    assert hasattr(held_out, "laplace_covariance_")
+    X = rng.normal(size=(40, 2))
+    clf = SDEBNNClassifier(**tiny).fit(X, X[:, 0] > 0)
+    assert clf.laplace == "auto" and not hasattr(clf, "laplace_covariance_")
+    part = SDEBNNRegressor(**tiny).partial_fit(X, X[:, 1])
+    assert not hasattr(part, "laplace_covariance_")
