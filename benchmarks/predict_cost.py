@@ -73,7 +73,8 @@ def worker(cfg):
     fit_rows = min(n, int(cfg["fit_rows"]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est = SDEBNNRegressor(engine=cfg["engine"], max_iter=int(cfg["max_iter"]), random_state=0, device="cpu")
+        est = SDEBNNRegressor(engine=cfg["engine"], max_iter=int(cfg["max_iter"]), laplace=False, random_state=0,
+                              device="cpu")
         est.fit(X[:fit_rows], y[:fit_rows])
         est.predict(X[: min(n, int(cfg["warm_rows"]))])
         exact = _reset_peak()
@@ -127,7 +128,8 @@ def report(records=None, args=None, argv=None, started=None, done=True) -> str:
         args = build_parser().parse_args([])
     engines, rows_list = C.parse_list(args.engines), [int(r) for r in C.parse_list(args.rows)]
     notes = [
-        f"estimator: `SDEBNNRegressor(engine=..., max_iter={args.max_iter}, random_state=0, device='cpu')` "
+        f"estimator: `SDEBNNRegressor(engine=..., max_iter={args.max_iter}, laplace=False, random_state=0, "
+        "device='cpu')` "
         f"(shipped defaults otherwise: n_predict_samples=32, hidden (32,), n_steps=10, euler, posterior sde, "
         f"float32) fitted on {args.fit_rows} rows; X: {args.n_features} standard normal float64 features",
         f"timed: `predict(X)` after a warm-up predict on {args.warm_rows} rows (JAX compiles its chunk shape "

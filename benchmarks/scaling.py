@@ -77,6 +77,7 @@ def worker(cfg):
         hidden_layer_sizes=(int(cfg["width"]),),
         max_iter=int(cfg["max_iter"]),
         n_iter_no_change=10**6,  # run exactly max_iter epochs
+        laplace=False,  # the SDE's own cost: laplace="auto" would add the Laplace step on <= 200 rows
         random_state=0,
         device="cpu",
     )
