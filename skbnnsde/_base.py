@@ -34,7 +34,7 @@ from .engines.options import (
     parse_n_blocks,
 )
 from .engines.params import check_params
-from .engines.specs import AUTO_EPOCHS, SMALL_DATA_ROWS, ModelSpec, TrainSpec
+from .engines.specs import SMALL_DATA_ROWS, ModelSpec, TrainSpec
 from ._partial_fit import ContinuedTrainingMixin, _draw_seeds
 from ._sampling import PosteriorSamplingMixin
 from ._validation import check_fit_sample_weight
@@ -220,16 +220,6 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         if self.laplace != "auto" and self.laplace and self._task != "regression":
             raise ValueError("laplace=True is implemented for SDEBNNRegressor only; use laplace=False")
 
-    def _epochs(self, train: TrainSpec, n_train_rows: int) -> int:
-        """The epochs of a fit on ``n_train_rows`` (``max_iter``'s docstring).
-
-        The small-data step floor of ``max_iter="auto"`` is the regressor's: it was measured
-        on regression, and on classification more steps overfit (breast_cancer).
-        """
-        if self.max_iter == "auto" and self._task != "regression":
-            return AUTO_EPOCHS
-        return train.epochs_for(n_train_rows)
-
     def _uses_laplace(self, n_train_rows: int) -> bool:
         """Whether a fit on ``n_train_rows`` adds the Laplace step (``laplace``'s docstring)."""
         if self.laplace == "auto":
@@ -330,7 +320,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         if self.early_stopping:
             X_train, y_train, w_train, validation_data = self._split_validation(X, y_enc, sample_weight, split_seed)
 
-        train = train.replace(max_iter=self._epochs(train, X_train.shape[0]))
+        train = train.replace(max_iter=train.epochs_for(X_train.shape[0], self._task))
         result = self._train_engine(engine, spec, train, params, X_train, y_train, w_train, seed=train_seed,
                                     predict_seed=predict_seed, validation_data=validation_data, continued=warm)
         if self._uses_laplace(X_train.shape[0]):

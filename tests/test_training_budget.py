@@ -67,7 +67,7 @@ def test_a_classifier_keeps_400_epochs_on_small_data():
     from skbnnsde import SDEBNNClassifier
 
     clf = SDEBNNClassifier()
-    assert clf._epochs(clf._train_spec(), 40) == AUTO_EPOCHS
-    assert clf.set_params(max_iter=9)._epochs(clf._train_spec(), 40) == 9
+    assert clf._train_spec().epochs_for(40, clf._task) == AUTO_EPOCHS
+    assert clf.set_params(max_iter=9)._train_spec().epochs_for(40, clf._task) == 9
     reg = SDEBNNRegressor()
-    assert reg._epochs(reg._train_spec(), 40) == AUTO_MIN_STEPS
+    assert reg._train_spec().epochs_for(40, reg._task) == AUTO_MIN_STEPS

@@ -321,18 +321,19 @@ class TrainSpec:
             return int(min(200, n_samples))
         return int(min(int(self.batch_size), n_samples))
 
-    def epochs_for(self, n_samples: int) -> int:
+    def epochs_for(self, n_samples: int, task: str = "regression") -> int:
         """The epochs of a fit on ``n_samples`` rows: ``max_iter``, or for "auto" ``AUTO_EPOCHS``,
-        raised on a small data set (``SMALL_DATA_ROWS``) until the fit takes ``AUTO_MIN_STEPS``
-        optimiser steps.
+        raised for regression on a small data set (``SMALL_DATA_ROWS``) until the fit takes
+        ``AUTO_MIN_STEPS`` optimiser steps.
 
         A small data set has one minibatch per epoch, so a fixed number of epochs gives it few
         steps; from a near-linear start its fit then stops on a plateau that predicts the mean.
-        On larger sets more steps overfit instead (``benchmarks/results/uncertainty.md``).
+        On larger sets, and on classification, more steps overfit instead
+        (``benchmarks/results/uncertainty.md``).
         """
         if self.max_iter != "auto":
             return int(self.max_iter)
-        if n_samples > SMALL_DATA_ROWS:
+        if n_samples > SMALL_DATA_ROWS or task != "regression":
             return AUTO_EPOCHS
         n_batches = math.ceil(n_samples / self.batch_size_for(n_samples))
         return max(AUTO_EPOCHS, math.ceil(AUTO_MIN_STEPS / n_batches))
