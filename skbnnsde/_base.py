@@ -12,7 +12,6 @@ from __future__ import annotations
 import warnings
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -33,8 +32,8 @@ from .engines.options import (
     parse_layer_sizes,
     parse_n_blocks,
 )
-from .engines.params import check_params
 from .engines.specs import SMALL_DATA_ROWS, ModelSpec, TrainSpec
+from ._ensemble import AUTO_ENSEMBLE_MEMBERS
 from ._partial_fit import ContinuedTrainingMixin, _draw_seeds
 from ._sampling import PosteriorSamplingMixin
 from ._validation import check_fit_sample_weight
@@ -71,6 +70,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         "n_train_rows": [Interval(Real, 0, None, closed="neither"), None],
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
         "n_predict_samples": [Interval(Integral, 1, None, closed="left"), None],
+        "n_ensembles": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -117,6 +117,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         n_train_rows=None,
         n_mc_samples=4,
         n_predict_samples=32,
+        n_ensembles="auto",
         likelihood=None,
         learning_rate=1e-2,
         lr_schedule="cosine",
@@ -160,6 +161,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         self.n_train_rows = n_train_rows
         self.n_mc_samples = n_mc_samples
         self.n_predict_samples = n_predict_samples
+        self.n_ensembles = n_ensembles
         self.likelihood = likelihood
         self.learning_rate = learning_rate
         self.lr_schedule = lr_schedule
@@ -306,23 +308,24 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
 
         init_seed, train_seed, split_seed, predict_seed = _draw_seeds(self.random_state)
 
-        # warm: the parameters, Adam's state and the random streams continue (_partial_fit.py)
-        warm = self.warm_start and hasattr(self, "params_") and self._same_structure(spec)
-        if warm:
-            params = {k: np.array(v, dtype=spec.dtype) for k, v in self.params_.items()}
-            check_params(spec, params)
-            predict_seed = self.predict_seed_
-        else:
-            params = engine.init_params(spec, init_seed)
-
         validation_data = None
         X_train, y_train, w_train = X, y_enc, sample_weight
         if self.early_stopping:
             X_train, y_train, w_train, validation_data = self._split_validation(X, y_enc, sample_weight, split_seed)
+        n_members = self._ensemble_size(X_train.shape[0])
+
+        # warm: the parameters, Adam's state and the random streams continue (_partial_fit.py)
+        warm = self.warm_start and hasattr(self, "params_") and self._same_structure(spec, n_members)
+        if warm:
+            params = self._stored_params(spec)
+            predict_seed = self.predict_seed_
+        else:
+            params = self._initial_params(engine, spec, init_seed, n_members)
 
         train = train.replace(max_iter=train.epochs_for(X_train.shape[0], self._task))
         result = self._train_engine(engine, spec, train, params, X_train, y_train, w_train, seed=train_seed,
-                                    predict_seed=predict_seed, validation_data=validation_data, continued=warm)
+                                    predict_seed=predict_seed, n_members=n_members,
+                                    validation_data=validation_data, continued=warm)
         if self._uses_laplace(X_train.shape[0]):
             self._fit_laplace(X_train, w_train)
         self.validation_scores_ = [float(v) for v in result.validation_scores] if self.early_stopping else None
@@ -336,8 +339,17 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
             )
         return self
 
-    def _same_structure(self, spec: ModelSpec) -> bool:
-        return ModelSpec.from_dict(self.spec_).structure() == spec.structure()
+    def _same_structure(self, spec: ModelSpec, n_members: int) -> bool:
+        """Whether the fitted model is ``spec``'s, with ``n_members`` ensemble members."""
+        same_members = self._n_members() == n_members
+        return same_members and ModelSpec.from_dict(self.spec_).structure() == spec.structure()
+
+    def _ensemble_size(self, n_train_rows: "int | None") -> int:
+        """The members a fit on ``n_train_rows`` trains (``n_ensembles``'s docstring; None: ``partial_fit``)."""
+        if self.n_ensembles == "auto":
+            small = n_train_rows is not None and n_train_rows <= SMALL_DATA_ROWS
+            return AUTO_ENSEMBLE_MEMBERS if small and self._task == "regression" else 1
+        return int(self.n_ensembles)
 
     def _split_validation(self, X, y, sample_weight, seed):
         """``(X_train, y_train, weights_train, validation_data)``: ``validation_fraction`` held out."""

@@ -18,6 +18,9 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import unique_labels
 
+from .engines.params import check_params
+
+from ._ensemble import combine_results, member_params, member_seed, member_state, stack_members
 from ._progress import FitProgress
 from ._validation import check_fit_sample_weight, explain_divergence
 
@@ -34,26 +37,35 @@ def _draw_seeds(random_state) -> "tuple[int, int, int, int]":
 class ContinuedTrainingMixin:
     """The engine call and the fitted record of ``fit`` and ``partial_fit``, and ``partial_fit``'s logic."""
 
-    def _train_engine(self, engine, spec, train, params, X, y, sample_weight, *, seed, predict_seed,
+    def _train_engine(self, engine, spec, train, params, X, y, sample_weight, *, seed, predict_seed, n_members,
                       validation_data=None, continued=False):
         """Train ``params`` with ``engine`` and record the result; returns the engine's ``FitResult``.
 
+        ``params`` holds the ``n_members`` members of the ensemble (``_ensemble``: a leading
+        member axis when there are several); each trains in turn on its own stream of ``seed``.
         ``continued``: start from the stored optimiser state and random streams, and extend
         ``loss_curve_``, ``n_iter_`` and ``t_`` instead of replacing them.
         """
         optimizer_state = getattr(self, "optimizer_state_", None) if continued else None
         rng_state = getattr(self, "_rng_state", None) if continued else None
-        callback = FitProgress(self.verbose, train.max_iter)
+        callback = FitProgress(self.verbose, train.max_iter * n_members)
         engine_fit = explain_divergence(engine.fit, X, y if self._task == "regression" else None)
+        members, results = [], []
         try:
-            params, result = engine_fit(
-                spec, train, params, X.astype(spec.dtype, copy=False), y, seed=seed, callback=callback,
-                validation_data=validation_data, sample_weight=sample_weight,
-                optimizer_state=optimizer_state, rng_state=rng_state,
-            )
+            for m in range(n_members):
+                fitted, result = engine_fit(
+                    spec, train, member_params(params, m, n_members), X.astype(spec.dtype, copy=False), y,
+                    seed=member_seed(seed, m), callback=callback, validation_data=validation_data,
+                    sample_weight=sample_weight, optimizer_state=member_state(optimizer_state, m, n_members),
+                    rng_state=member_state(rng_state, m, n_members),
+                )
+                members.append(fitted)
+                results.append(result)
         finally:
             callback.close()
-        self.params_ = params
+        result = combine_results(results)
+        self.params_ = stack_members(members)
+        self.n_ensembles_ = n_members
         self.spec_ = spec.to_dict()
         self.engine_ = engine.name
         self.device_ = spec.device
@@ -67,6 +79,22 @@ class ContinuedTrainingMixin:
         self.optimizer_state_ = result.optimizer_state
         self._rng_state = result.rng_state
         return result
+
+    def _n_members(self) -> int:
+        """The number of fitted ensemble members (1 for an estimator pickled before ensembles existed)."""
+        return int(getattr(self, "n_ensembles_", 1))
+
+    def _initial_params(self, engine, spec, init_seed: int, n_members: int) -> dict:
+        """Initial parameters of ``n_members`` members, each from its own stream of ``init_seed`` (``_ensemble``)."""
+        return stack_members([engine.init_params(spec, member_seed(init_seed, m)) for m in range(n_members)])
+
+    def _stored_params(self, spec) -> dict:
+        """The fitted parameters (every member) in ``spec``'s dtype, checked against ``spec``, to continue from."""
+        n_members = self._n_members()
+        params = {k: np.array(v, dtype=spec.dtype) for k, v in self.params_.items()}
+        for m in range(n_members):
+            check_params(spec, member_params(params, m, n_members))
+        return params
 
     def _partial_fit(self, X, y, sample_weight=None, classes=None):
         if self.early_stopping:
@@ -88,14 +116,16 @@ class ContinuedTrainingMixin:
         train = self._train_spec()
         if first:
             init_seed, seed, _, predict_seed = _draw_seeds(self.random_state)
-            params = engine.init_params(spec, init_seed)
+            n_members = self._ensemble_size(None)
+            params = self._initial_params(engine, spec, init_seed, n_members)
         else:
-            if not self._same_structure(spec):
+            n_members = self._n_members()
+            if not self._same_structure(spec, n_members if self.n_ensembles == "auto" else int(self.n_ensembles)):
                 raise ValueError(
-                    "the model's structure (sizes, posterior, likelihood, number of outputs) differs from the "
-                    "fitted one; partial_fit continues a model: fit a new one after changing it"
+                    "the model's structure (sizes, posterior, likelihood, number of outputs, n_ensembles) differs "
+                    "from the fitted one; partial_fit continues a model: fit a new one after changing it"
                 )
-            params = {k: np.array(v, dtype=spec.dtype) for k, v in self.params_.items()}
+            params = self._stored_params(spec)
             predict_seed = self.predict_seed_
             # the paths' seed when the stored stream cannot be resumed (another engine or device kind)
             seed = int(np.random.default_rng([predict_seed, self.n_iter_]).integers(_MAX_SEED))
@@ -103,7 +133,7 @@ class ContinuedTrainingMixin:
         train = train.replace(max_iter=1, lr_schedule="constant", early_stopping=False, kl_weight=kl,
                               kl_anneal_iters=0)
         self._train_engine(engine, spec, train, params, X, y_enc, sample_weight, seed=seed,
-                           predict_seed=predict_seed, continued=not first)
+                           predict_seed=predict_seed, n_members=n_members, continued=not first)
         self.validation_scores_ = None
         return self
 

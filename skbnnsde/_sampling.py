@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._ensemble import interleave, member_draw_counts, member_params, member_seed
 from ._validation import dense_row_chunks, validate_predict_X
 
 _MAX_SEED = np.iinfo(np.int32).max
@@ -32,32 +33,50 @@ class PosteriorSamplingMixin:
         return validate_predict_X(self, X)
 
     def _n_predict(self) -> int:
+        """Weight paths per member that ``predict`` averages over (``n_predict_samples``)."""
         return int(self.n_predict_samples) if self.n_predict_samples is not None else int(self.n_mc_samples)
+
+    def _n_predictive_draws(self) -> int:
+        """The draws ``predict`` pools: ``_n_predict()`` from every ensemble member (``_ensemble``)."""
+        return self._n_predict() * self._n_members()
+
+    def _member_model(self, member: int):
+        """``(engine, fitted spec, parameters of member)`` for computing with one ensemble member."""
+        engine = self._engine()
+        spec = self._fitted_spec(engine)
+        params = member_params(self.params_, member, self._n_members())
+        return engine, spec, {k: np.asarray(v, dtype=spec.dtype) for k, v in params.items()}
 
     def _predict_samples(self, X, n_samples: int, seed: int) -> np.ndarray:
         """Read-out values of ``n_samples`` weight paths: ``(n_samples, n_rows, n_outputs)``, float64.
 
-        A sparse ``X`` goes to the engine a chunk of dense rows at a time; every chunk gets the
-        same ``seed``, hence the same weight paths, so the result is that of the dense ``X``.
+        With an ensemble, draw ``i`` comes from member ``i mod n_ensembles_``, on that member's
+        stream of ``seed`` (``_ensemble``). A sparse ``X`` goes to the engine a chunk of dense
+        rows at a time; every chunk gets the same seed, hence the same weight paths, so the
+        result is that of the dense ``X``.
         """
-        engine = self._engine()
-        spec = self._fitted_spec(engine)
-        params = {k: np.asarray(v, dtype=spec.dtype) for k, v in self.params_.items()}
-        pieces = [
-            engine.predict_samples(spec, params, rows.astype(spec.dtype), n_samples=int(n_samples), seed=int(seed))
-            for rows in dense_row_chunks(X)
-        ]
-        out = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
+        n_members = self._n_members()
+        parts = []
+        for m, count in enumerate(member_draw_counts(int(n_samples), n_members)):
+            if count == 0:
+                parts.append(np.zeros((0,)))
+                continue
+            engine, spec, params = self._member_model(m)
+            pieces = [
+                engine.predict_samples(spec, params, rows.astype(spec.dtype), n_samples=count,
+                                       seed=member_seed(seed, m))
+                for rows in dense_row_chunks(X)
+            ]
+            parts.append(pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1))
+        out = parts[0] if n_members == 1 else interleave(parts, int(n_samples))
         return np.asarray(out, dtype=np.float64)
 
-    def _output_jacobians(self, X, n_samples: int, seed: int, names: tuple):
-        """Row chunks of ``d out / d theta`` for the paths of ``seed``: yields (rows slice, (S, rows, k, P))."""
+    def _output_jacobians(self, X, n_samples: int, seed: int, names: tuple, member: int = 0):
+        """Row chunks of ``d out / d theta`` of ``member`` for the paths of ``seed``: yields (rows, (S, rows, k, P))."""
         from ._laplace import JACOBIAN_ROWS
         from .engines.noise import sample_noise
 
-        engine = self._engine()
-        spec = self._fitted_spec(engine)
-        params = {k: np.asarray(v, dtype=spec.dtype) for k, v in self.params_.items()}
+        engine, spec, params = self._member_model(member)
         noise = sample_noise(spec, int(n_samples), int(seed))
         for start in range(0, X.shape[0], JACOBIAN_ROWS):
             rows = slice(start, min(start + JACOBIAN_ROWS, X.shape[0]))
@@ -65,25 +84,44 @@ class PosteriorSamplingMixin:
             jac = engine.output_jacobian(spec, params, dense.astype(spec.dtype), noise, names)
             yield rows, np.asarray(jac, dtype=np.float64)
 
+    def _member_jacobians(self, X, member: int):
+        """``member``'s Laplace Jacobians on the paths ``predict`` draws from it (``_output_jacobians``)."""
+        seed = member_seed(self.predict_seed_, member)
+        return self._output_jacobians(X, self._n_predict(), seed, self.laplace_parameters_, member)
+
+    def _laplace_member_covariance(self, member: int) -> np.ndarray:
+        """The Laplace posterior covariance of ``member`` (P, P)."""
+        return self.laplace_covariance_ if self._n_members() == 1 else self.laplace_covariance_[member]
+
     def _laplace_variance(self, X) -> np.ndarray:
-        """The linearised Laplace variance of every read-out value: (n_rows, readout_width)."""
+        """The linearised Laplace variance of every read-out value, the mean over members: (n_rows, readout_width)."""
         from ._laplace import linearised_variance
 
-        jacobians = self._output_jacobians(X, self._n_predict(), self.predict_seed_, self.laplace_parameters_)
-        return np.concatenate([linearised_variance(jac, self.laplace_covariance_) for _, jac in jacobians], axis=0)
+        per_member = [
+            np.concatenate([linearised_variance(jac, self._laplace_member_covariance(m))
+                            for _, jac in self._member_jacobians(X, m)], axis=0)
+            for m in range(self._n_members())
+        ]
+        return np.mean(per_member, axis=0)
 
     def _laplace_draws(self, X, n_samples: int, seed: int) -> np.ndarray:
-        """``Jbar delta_s``, one ``delta_s ~ N(0, Sigma)`` per sample: (n_samples, n_rows, readout_width)."""
+        """``Jbar delta_s``, one ``delta_s ~ N(0, Sigma)`` of draw ``s``'s member per draw: (n_samples, n_rows, k)."""
         from ._laplace import linearised_draws
 
         parts = []
-        for _, jac in self._output_jacobians(X, self._n_predict(), self.predict_seed_, self.laplace_parameters_):
-            rng = np.random.default_rng(seed)  # the same delta_s for every chunk of rows
-            parts.append(linearised_draws(jac, self.laplace_covariance_, int(n_samples), rng))
-        return np.concatenate(parts, axis=1)
+        for m, count in enumerate(member_draw_counts(int(n_samples), self._n_members())):
+            chunks = []
+            if count == 0:
+                parts.append(np.zeros((0,)))
+                continue
+            for _, jac in self._member_jacobians(X, m):
+                rng = np.random.default_rng(member_seed(seed, m))  # the same delta_s for every chunk of rows
+                chunks.append(linearised_draws(jac, self._laplace_member_covariance(m), count, rng))
+            parts.append(np.concatenate(chunks, axis=1))
+        return parts[0] if len(parts) == 1 else interleave(parts, int(n_samples))
 
     def _fit_laplace(self, X, sample_weight=None) -> None:
-        """The linearised Laplace approximation at the fitted parameters (``_laplace``'s docstring).
+        """The linearised Laplace approximation at every member's fitted parameters (``_laplace``'s docstring).
 
         ``sample_weight`` weights every row's term of the Gauss-Newton matrix, as it weights the
         row's log-likelihood in training.
@@ -98,19 +136,32 @@ class PosteriorSamplingMixin:
 
         spec = self._fitted_spec(self._engine())
         names = laplace_parameter_names(spec)
-        params = {k: np.asarray(v, dtype=np.float64) for k, v in self.params_.items()}
         n_paths = self._n_predict()  # the paths predictions use (see _laplace)
-        G = 0.0
-        for rows, jac in self._output_jacobians(X, n_paths, self.predict_seed_, names):
-            out = self._predict_samples(X[rows], n_paths, self.predict_seed_)
-            precisions = output_precisions(spec, params, out)
-            if sample_weight is not None:
-                precisions = precisions * sample_weight[rows][None, :, None]
-            G = G + gauss_newton(jac, precisions)
-        theta = np.concatenate([params[name].ravel() for name in names])
         self.laplace_parameters_ = names
-        self.laplace_prior_precision_ = evidence_prior_precision(G, theta)
-        self.laplace_covariance_ = posterior_covariance(G, self.laplace_prior_precision_)
+        precisions_, covariances = [], []
+        for m in range(self._n_members()):
+            params = {k: np.asarray(v, dtype=np.float64) for k, v in self._member_model(m)[2].items()}
+            seed = member_seed(self.predict_seed_, m)
+            G = 0.0
+            for rows, jac in self._output_jacobians(X, n_paths, seed, names, m):
+                out = self._member_predict_samples(X[rows], n_paths, seed, m)
+                precisions = output_precisions(spec, params, out)
+                if sample_weight is not None:
+                    precisions = precisions * sample_weight[rows][None, :, None]
+                G = G + gauss_newton(jac, precisions)
+            theta = np.concatenate([params[name].ravel() for name in names])
+            precisions_.append(evidence_prior_precision(G, theta))
+            covariances.append(posterior_covariance(G, precisions_[-1]))
+        single = len(covariances) == 1
+        self.laplace_prior_precision_ = precisions_[0] if single else np.asarray(precisions_)
+        self.laplace_covariance_ = covariances[0] if single else np.stack(covariances)
+
+    def _member_predict_samples(self, X, n_samples: int, seed: int, member: int) -> np.ndarray:
+        """Read-out values of ``n_samples`` paths of one member, on the stream ``seed`` itself: (S, n, k)."""
+        engine, spec, params = self._member_model(member)
+        dense = X.toarray() if hasattr(X, "toarray") else X
+        out = engine.predict_samples(spec, params, dense.astype(spec.dtype), n_samples=int(n_samples), seed=int(seed))
+        return np.asarray(out, dtype=np.float64)
 
     @staticmethod
     def _sample_seed(random_state) -> int:
@@ -145,10 +196,13 @@ class PosteriorSamplingMixin:
         """
         check_is_fitted(self, "params_")
         _check_n_samples(n_samples)
-        engine = self._engine()
-        spec = self._fitted_spec(engine)
-        params = {k: np.asarray(v, dtype=spec.dtype) for k, v in self.params_.items()}
-        return np.asarray(
-            engine.weight_paths(spec, params, n_samples=int(n_samples), seed=self._sample_seed(random_state)),
-            dtype=np.float64,
-        )
+        seed = self._sample_seed(random_state)
+        parts = []
+        for m, count in enumerate(member_draw_counts(int(n_samples), self._n_members())):
+            if count:
+                engine, spec, params = self._member_model(m)
+                parts.append(engine.weight_paths(spec, params, n_samples=count, seed=member_seed(seed, m)))
+            else:
+                parts.append(np.zeros((0,)))
+        paths = parts[0] if len(parts) == 1 else interleave(parts, int(n_samples))
+        return np.asarray(paths, dtype=np.float64)

@@ -10,6 +10,7 @@ from ._base import BaseSDEBNN
 from ._partial_fit import RegressorPartialFitMixin
 from ._sampling import _check_n_samples
 from ._docs import PARAMETERS_DOC, ATTRIBUTES_DOC
+from ._ensemble import draw_members
 from ._validation import check_magnitude, finite_output, validate_fit_X
 from .engines.options import MIN_HETEROSCEDASTIC_SCALE, REGRESSION_LIKELIHOODS
 
@@ -137,11 +138,11 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
         """Variance of the observation noise, in standardised units, per target.
 
         Only for the likelihoods with one learned scale per target (not "heteroscedastic").
+        An ensemble's is the mean over its members, each weighted equally in the mixture.
         """
         scale = np.exp(np.asarray(self.params_["log_scale"], dtype=np.float64))
-        if self.spec_["likelihood"] == "laplace":
-            return 2.0 * scale**2
-        return scale**2
+        variance = 2.0 * scale**2 if self.spec_["likelihood"] == "laplace" else scale**2
+        return variance if self._n_members() == 1 else variance.mean(axis=0)
 
     def _split_readout(self, samples):
         """Function values ``(S, n, k)`` and the noise variance of the predictive.
@@ -158,15 +159,18 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
     def _shape_output(self, a):
         return a[:, 0] if self._y_ndim == 1 else a
 
-    def _laplace_mean_jacobian(self, X) -> np.ndarray:
-        """The Laplace step's mean Jacobian of the read-out: (n_rows, readout_width, P)."""
-        chunks = self._output_jacobians(X, self._n_predict(), self.predict_seed_, self.laplace_parameters_)
-        return np.concatenate([jac.mean(axis=0) for _, jac in chunks], axis=0)
+    def _laplace_covariance(self, X, k: int) -> np.ndarray:
+        """The Laplace step's covariance between the rows of ``X`` (n, n, k), the mean over members."""
+        covariances = []
+        for m in range(self._n_members()):
+            J = np.concatenate([jac.mean(axis=0) for _, jac in self._member_jacobians(X, m)], axis=0)[:, :k]
+            covariances.append(np.einsum("ikp,pq,jkq->ijk", J, self._laplace_member_covariance(m), J))
+        return np.mean(covariances, axis=0)
 
     def _epistemic_and_noise_variance(self, X):
         """Mean ``(n, k)``, epistemic variance ``(n, k)`` and noise variance, in standardised units."""
         samples, noise_variance = self._split_readout(
-            self._predict_samples(X, self._n_predict(), self.predict_seed_)
+            self._predict_samples(X, self._n_predictive_draws(), self.predict_seed_)
         )
         epistemic = samples.var(axis=0)
         if hasattr(self, "laplace_covariance_"):
@@ -225,7 +229,7 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
         if return_cov:
             return self._predict_with_cov(X)
         if not return_std:
-            samples, _ = self._split_readout(self._predict_samples(X, self._n_predict(), self.predict_seed_))
+            samples, _ = self._split_readout(self._predict_samples(X, self._n_predictive_draws(), self.predict_seed_))
             return self._shape_output(self._output_units(samples.mean(axis=0), X, "predict"))
         mean, epistemic, noise = self._epistemic_and_noise_variance(X)
         std = finite_output(np.sqrt(epistemic + noise) * self.y_scale_, X.dtype, "predict(return_std=True)")
@@ -237,13 +241,12 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
 
     def _predict_with_cov(self, X):
         samples, noise_variance = self._split_readout(
-            self._predict_samples(X, self._n_predict(), self.predict_seed_)
+            self._predict_samples(X, self._n_predictive_draws(), self.predict_seed_)
         )
         centred = samples - samples.mean(axis=0)
         cov = np.einsum("sik,sjk->ijk", centred, centred) / samples.shape[0]  # (n, n, k)
         if hasattr(self, "laplace_covariance_"):
-            J = self._laplace_mean_jacobian(X)[:, : samples.shape[-1]]  # (n, k, P)
-            cov = cov + np.einsum("ikp,pq,jkq->ijk", J, self.laplace_covariance_, J)
+            cov = cov + self._laplace_covariance(X, samples.shape[-1])
         diagonal = np.arange(X.shape[0])
         cov[diagonal, diagonal] += np.broadcast_to(noise_variance, (X.shape[0], samples.shape[-1]))
         cov = finite_output(cov * self.y_scale_**2, X.dtype, "predict(return_cov=True)")
@@ -347,6 +350,8 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
             scale = np.logaddexp(0.0, raw[..., k:]) + MIN_HETEROSCEDASTIC_SCALE
             return scale * rng.standard_normal(shape)
         scale = np.exp(np.asarray(self.params_["log_scale"], dtype=np.float64))
+        if self._n_members() > 1:  # every draw's own member's scale: (S, 1, k)
+            scale = scale[draw_members(shape[0], self._n_members())][:, None, :]
         draw = {"gaussian": rng.standard_normal, "laplace": rng.laplace, "cauchy": rng.standard_cauchy}[likelihood]
         return scale * draw(shape)
 

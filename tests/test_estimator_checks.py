@@ -10,6 +10,7 @@ from skbnnsde.engines import ENGINES, is_installed
 
 #: small and quick, but able to learn the checks' toy problems
 FAST = dict(
+    n_ensembles=1,  # one model; ENSEMBLE below runs the checks on an ensemble
     n_steps=4,
     hidden_layer_sizes=(16,),
     weight_drift_sizes=(8,),
@@ -49,6 +50,19 @@ def _check_name(check) -> str:
 def test_sklearn_checks_fast_config(estimator, check):
     if estimator.dtype == "float32" and _check_name(check) in _FLOAT32_SKIPS:
         # they fail for a known reason (above): skipped rather than run as expected failures
+        pytest.skip(_FLOAT32_WEIGHT_EQUIVALENCE + " (float64: tests/test_sample_weight.py)")
+    check(estimator)
+
+
+#: ``FAST`` as a deep ensemble of two members, on the first installed engine: every member trains
+#: through the same engine call as a single model (``tests/test_ensemble.py`` checks both engines
+#: compute the same ensemble), so one engine covers what ensembles add (their fitted state)
+ENSEMBLE = dict(FAST, n_ensembles=2)
+
+
+@parametrize_with_checks(_estimators(**ENSEMBLE)[:2])
+def test_sklearn_checks_ensemble(estimator, check):
+    if estimator.dtype == "float32" and _check_name(check) in _FLOAT32_SKIPS:
         pytest.skip(_FLOAT32_WEIGHT_EQUIVALENCE + " (float64: tests/test_sample_weight.py)")
     check(estimator)
 

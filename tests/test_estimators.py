@@ -21,7 +21,8 @@ from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
 from skbnnsde.engines import is_installed, resolve_engine
 from skbnnsde.engines import TrainingDivergedError
 
-SMALL = dict(n_steps=4, hidden_layer_sizes=(8,), weight_drift_sizes=(8,), max_iter=5, n_mc_samples=2,
+SMALL = dict(n_ensembles=1,  # one model unless a test is about ensembles (tests/test_ensemble.py)
+             n_steps=4, hidden_layer_sizes=(8,), weight_drift_sizes=(8,), max_iter=5, n_mc_samples=2,
              n_predict_samples=6, random_state=0)
 
 

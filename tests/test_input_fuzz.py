@@ -29,7 +29,8 @@ from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
 from skbnnsde._validation import largest_input_magnitude
 
 #: tiny and trained for one epoch: fuzz fits and the module's reference fits share programs
-TINY = dict(max_iter=1, n_steps=2, hidden_layer_sizes=(4,), weight_drift_sizes=(4,), n_mc_samples=1,
+TINY = dict(n_ensembles=1,  # one model unless a test is about ensembles (tests/test_ensemble.py)
+            max_iter=1, n_steps=2, hidden_layer_sizes=(4,), weight_drift_sizes=(4,), n_mc_samples=1,
             n_predict_samples=2, random_state=0)
 N_FEATURES = 2
 LIMIT = largest_input_magnitude("float32")  # the estimators' default dtype

@@ -16,7 +16,8 @@ import skbnnsde._validation as validation
 from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
 from skbnnsde.engines import TrainingDivergedError
 
-TINY = dict(max_iter=2, n_steps=2, hidden_layer_sizes=(4,), weight_drift_sizes=(4,), n_mc_samples=1,
+TINY = dict(n_ensembles=1,  # one model unless a test is about ensembles (tests/test_ensemble.py)
+            max_iter=2, n_steps=2, hidden_layer_sizes=(4,), weight_drift_sizes=(4,), n_mc_samples=1,
             n_predict_samples=2, random_state=0)
 LIMIT32 = validation.largest_input_magnitude("float32")
 

@@ -13,7 +13,8 @@ from skbnnsde.engines.noise import sample_noise
 from skbnnsde.engines.params import flat_layout, init_params
 from skbnnsde.engines.specs import ModelSpec
 
-SMALL = dict(n_steps=4, hidden_layer_sizes=(8,), weight_drift_sizes=(8,), max_iter=30, n_mc_samples=2,
+SMALL = dict(n_ensembles=1,  # one model unless a test is about ensembles (tests/test_ensemble.py)
+             n_steps=4, hidden_layer_sizes=(8,), weight_drift_sizes=(8,), max_iter=30, n_mc_samples=2,
              n_predict_samples=6, random_state=0)
 
 

@@ -10,7 +10,8 @@ import pytest
 from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
 from skbnnsde.engines import is_installed
 
-TINY = dict(hidden_layer_sizes=(4,), weight_drift_sizes=(4,), n_steps=2, n_mc_samples=2, n_predict_samples=4,
+TINY = dict(n_ensembles=1,  # one model unless a test is about ensembles (tests/test_ensemble.py)
+            hidden_layer_sizes=(4,), weight_drift_sizes=(4,), n_steps=2, n_mc_samples=2, n_predict_samples=4,
             batch_size=8, learning_rate=0.02, lr_schedule="constant", random_state=0)
 both_engines = pytest.mark.skipif(not (is_installed("jax") and is_installed("torch")), reason="needs both engines")
 

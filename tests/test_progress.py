@@ -17,7 +17,8 @@ from skbnnsde._progress import FitProgress
 from skbnnsde.engines import get_engine
 from skbnnsde.engines.specs import ModelSpec, TrainSpec
 
-TINY = dict(max_iter=3, hidden_layer_sizes=(4,), n_steps=2, random_state=0)
+TINY = dict(n_ensembles=1,  # one model unless a test is about ensembles (tests/test_ensemble.py)
+            max_iter=3, hidden_layer_sizes=(4,), n_steps=2, random_state=0)
 
 
 def _data(n=24):

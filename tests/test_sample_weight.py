@@ -13,7 +13,8 @@ from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
 
 #: full-batch fits (30 rows < the automatic batch of 200): the same seed draws the same weight
 #: paths whatever the rows, so weighted and repeated rows give the same fit up to rounding
-TINY = dict(max_iter=30, hidden_layer_sizes=(8,), weight_drift_sizes=(8,), n_steps=4, n_predict_samples=4,
+TINY = dict(n_ensembles=1,  # one model unless a test is about ensembles (tests/test_ensemble.py)
+            max_iter=30, hidden_layer_sizes=(8,), weight_drift_sizes=(8,), n_steps=4, n_predict_samples=4,
             random_state=0)
 
 

@@ -8,7 +8,8 @@ from engine_params import ENGINE_PARAMS
 
 from skbnnsde import SDEBNNRegressor
 
-TINY = dict(max_iter=3, n_steps=2, hidden_layer_sizes=(4,), weight_drift_sizes=(4,), n_predict_samples=8,
+TINY = dict(n_ensembles=1,  # one model unless a test is about ensembles (tests/test_ensemble.py)
+            max_iter=3, n_steps=2, hidden_layer_sizes=(4,), weight_drift_sizes=(4,), n_predict_samples=8,
             random_state=0)
 
 
