@@ -219,8 +219,12 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
             raise ValueError(f"likelihood must be one of {self._likelihoods}, got {self.likelihood!r}")
         if self.stl and self.adjoint and self.posterior == "sde":
             raise ValueError(STL_ADJOINT_MESSAGE)
-        if self.laplace != "auto" and self.laplace and self._task != "regression":
+        if self._laplace_forced() and self._task != "regression":
             raise ValueError("laplace=True is implemented for SDEBNNRegressor only; use laplace=False")
+
+    def _laplace_forced(self) -> bool:
+        """Whether ``laplace=True`` asks for the Laplace step whatever the data ("auto" decides per fit)."""
+        return self.laplace != "auto" and bool(self.laplace)
 
     def _uses_laplace(self, n_train_rows: int) -> bool:
         """Whether a fit on ``n_train_rows`` adds the Laplace step (``laplace``'s docstring)."""

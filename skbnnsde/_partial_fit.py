@@ -99,7 +99,7 @@ class ContinuedTrainingMixin:
     def _partial_fit(self, X, y, sample_weight=None, classes=None):
         if self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
-        if self.laplace != "auto" and self.laplace:
+        if self._laplace_forced():
             raise ValueError("partial_fit does not support laplace=True: the Laplace step needs the whole "
                              "training set at once; use fit")
         first = not hasattr(self, "params_")
