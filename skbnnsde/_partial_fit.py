@@ -18,11 +18,10 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import unique_labels
 
-from .engines.params import check_params
-
 from ._ensemble import combine_results, member_params, member_seed, member_state, stack_members
 from ._progress import FitProgress
 from ._validation import check_fit_sample_weight, explain_divergence
+from .engines.params import check_params
 
 _MAX_SEED = np.iinfo(np.int32).max
 _LAPLACE_ATTRIBUTES = ("laplace_parameters_", "laplace_prior_precision_", "laplace_covariance_")
@@ -53,6 +52,7 @@ class ContinuedTrainingMixin:
         members, results = [], []
         try:
             for m in range(n_members):
+                callback.epoch_offset = m * train.max_iter
                 fitted, result = engine_fit(
                     spec, train, member_params(params, m, n_members), X.astype(spec.dtype, copy=False), y,
                     seed=member_seed(seed, m), callback=callback, validation_data=validation_data,

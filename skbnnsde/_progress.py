@@ -65,6 +65,8 @@ class FitProgress:
         self._compiled = False  # whether the engine said it compiles (the first epoch is slow)
         self._start = time.perf_counter()
         self._first = None  # when the first epoch ended
+        #: epochs run before this fit's first (ensemble members train one after another on one bar)
+        self.epoch_offset = 0
 
     def compiling(self, message: str) -> None:
         """Say that the engine is compiling (before the epoch that compiles)."""
@@ -83,6 +85,7 @@ class FitProgress:
     def __call__(self, epoch: int, loss: float, val_loss: "float | None") -> bool:
         if not self.verbose:
             return False
+        epoch += self.epoch_offset
         figures = self._figures(loss, val_loss)
         if self._bar is not None:
             self._bar.set_postfix_str(", ".join(f"{k}={v:.4g}" for k, v in figures), refresh=False)

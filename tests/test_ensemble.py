@@ -184,3 +184,14 @@ def test_n_ensembles_must_be_a_positive_int_or_auto(data):
     for bad in (0, 1.5, "3"):
         with pytest.raises((ValueError, TypeError), match="n_ensembles"):
             SDEBNNRegressor(n_ensembles=bad, **SMALL).fit(X, y)
+
+
+def test_toy_figures_read_every_hidden_path_out_with_its_member(data):
+    """The dynamics figure's hidden paths (weight_paths, member i mod M) end at sample_posterior's values."""
+    from skbnnsde.experiments.plotting import hidden_paths, readout_values
+
+    X, y = data
+    est = SDEBNNRegressor(n_ensembles=3, laplace=False, **SMALL).fit(X, y)
+    _, h, _ = hidden_paths(est, X[:4], n_samples=5, random_state=2)
+    direct = est.sample_posterior(X[:4], n_samples=5, random_state=2)  # (rows, S)
+    np.testing.assert_allclose(readout_values(est, h)[:, -1, :, 0].T, direct, rtol=1e-4, atol=1e-5)

@@ -79,6 +79,15 @@ def test_plain_lines_without_tqdm(engine_name, verbose, capsys, monkeypatch):
     assert ("compiling" in out) == (engine_name == "jax")
 
 
+def test_ensemble_members_count_on_one_progress_line(engine_name, capsys, monkeypatch):
+    """Members train one after another: their epochs are numbered on, out of all members' epochs."""
+    _no_tqdm(monkeypatch)
+    X, y = _data()
+    SDEBNNRegressor(engine=engine_name, verbose=1, **dict(TINY, n_ensembles=2)).fit(X, y)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Iteration")]
+    assert [line.split(",")[0] for line in lines] == [f"Iteration {i}/6" for i in range(1, 7)]
+
+
 def test_jax_says_it_compiles_only_for_new_settings(capsys, monkeypatch):
     pytest.importorskip("jax")
     _no_tqdm(monkeypatch)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._ensemble import draw_members
+
 
 def pyplot():
     """matplotlib.pyplot on the non-interactive Agg backend (no display needed)."""
@@ -82,12 +84,20 @@ def readout_values(est, h):
     """The regressor's read-out of hidden states ``h`` (..., D), in the units of ``y``: (..., n_outputs).
 
     The read-out is the last layer of the model, ``h(1) @ readout.W + readout.b``, with the
-    names of the fitted parameters ``est.params_``.
+    names of the fitted parameters ``est.params_``. For an ensemble (``n_ensembles_ > 1``) the
+    leading axis of ``h`` is the paths of :func:`hidden_paths`, path ``s`` from member ``s mod
+    n_ensembles_`` as ``weight_paths`` draws them, and each is read out by its member.
     """
     W = np.asarray(est.params_["readout.W"], dtype=np.float64)
     b = np.asarray(est.params_["readout.b"], dtype=np.float64)
     n_targets = est.y_scale_.shape[0]  # a heteroscedastic read-out has its scale columns after these
-    return (h @ W + b)[..., :n_targets] * est.y_scale_ + est.y_mean_
+    if W.ndim == 3:  # members on the first axis: every path's own member
+        members = draw_members(h.shape[0], W.shape[0])
+        out = np.einsum("s...d,sdk->s...k", h, W[members])
+        out = out + b[members].reshape(h.shape[0], *(1,) * (h.ndim - 2), b.shape[-1])
+    else:
+        out = h @ W + b
+    return out[..., :n_targets] * est.y_scale_ + est.y_mean_
 
 
 def _posterior_panel(ax, fit: dict, draws, n_draws: int):
