@@ -226,10 +226,14 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         """Whether ``laplace=True`` asks for the Laplace step whatever the data ("auto" decides per fit)."""
         return self.laplace != "auto" and bool(self.laplace)
 
+    def _small_regression(self, n_train_rows: "int | None") -> bool:
+        """Whether a fit is a regressor's on at most ``SMALL_DATA_ROWS`` rows: where the "auto" options add to it."""
+        return self._task == "regression" and n_train_rows is not None and n_train_rows <= SMALL_DATA_ROWS
+
     def _uses_laplace(self, n_train_rows: int) -> bool:
         """Whether a fit on ``n_train_rows`` adds the Laplace step (``laplace``'s docstring)."""
         if self.laplace == "auto":
-            return self._task == "regression" and n_train_rows <= SMALL_DATA_ROWS
+            return self._small_regression(n_train_rows)
         return bool(self.laplace)
 
     def _likelihood(self) -> str:
@@ -351,8 +355,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
     def _ensemble_size(self, n_train_rows: "int | None") -> int:
         """The members a fit on ``n_train_rows`` trains (``n_ensembles``'s docstring; None: ``partial_fit``)."""
         if self.n_ensembles == "auto":
-            small = n_train_rows is not None and n_train_rows <= SMALL_DATA_ROWS
-            return AUTO_ENSEMBLE_MEMBERS if small and self._task == "regression" else 1
+            return AUTO_ENSEMBLE_MEMBERS if self._small_regression(n_train_rows) else 1
         return int(self.n_ensembles)
 
     def _split_validation(self, X, y, sample_weight, seed):

@@ -71,17 +71,36 @@ def member_draw_counts(n_draws: int, n_members: int) -> list:
 def interleave(parts: list, n_draws: int) -> np.ndarray:
     """Member ``m``'s draws (leading axis) put at positions ``m, m + M, ...`` of ``n_draws`` draws.
 
+    A member with no draws (fewer draws than members) has ``None``.
+
     Examples
     --------
     >>> interleave([np.array([0, 2, 4]), np.array([1, 3])], 5).tolist()
     [0, 1, 2, 3, 4]
     """
-    present = [p for p in parts if len(p)]
+    present = [p for p in parts if p is not None]
     out = np.empty((n_draws, *present[0].shape[1:]), dtype=np.result_type(*present))
     for m, part in enumerate(parts):
-        if len(part):  # a member with no draws (fewer draws than members) may hold a placeholder
+        if part is not None:
             out[m :: len(parts)] = part
     return out
+
+
+def draws_across_members(n_draws: int, n_members: int, draw) -> np.ndarray:
+    """``n_draws`` draws, draw ``i`` from member ``i mod n_members``: ``draw(member, count)`` gives a member's.
+
+    ``draw`` returns an array with ``count`` draws on its leading axis; a single model's draws
+    are returned as they are.
+
+    Examples
+    --------
+    >>> draws_across_members(5, 2, lambda m, count: np.full(count, m)).tolist()
+    [0, 1, 0, 1, 0]
+    """
+    if n_members == 1:
+        return draw(0, n_draws)
+    counts = member_draw_counts(n_draws, n_members)
+    return interleave([draw(m, count) if count else None for m, count in enumerate(counts)], n_draws)
 
 
 def draw_members(n_draws: int, n_members: int) -> np.ndarray:
@@ -114,9 +133,9 @@ def combine_results(results: list) -> FitResult:
 
 
 def member_state(state, member: int, n_members: int):
-    """A member's entry of a per-member stored state (``optimizer_state_``, the random streams)."""
-    if state is None or n_members == 1:
-        return state
-    if not isinstance(state, list) or len(state) != n_members:
-        return None  # stored by a fit with another number of members: start afresh
-    return state[member]
+    """A member's entry of a per-member stored state (``optimizer_state_``, the random streams).
+
+    Training continues only a fit of as many members (``_same_structure``), so a state of
+    several members is their list.
+    """
+    return state if state is None or n_members == 1 else state[member]

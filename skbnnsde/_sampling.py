@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._ensemble import interleave, member_draw_counts, member_params, member_seed
+from ._ensemble import draws_across_members, member_params, member_seed
 from ._validation import dense_row_chunks, validate_predict_X
 
 _MAX_SEED = np.iinfo(np.int32).max
@@ -36,10 +36,6 @@ class PosteriorSamplingMixin:
         """Weight paths per member that ``predict`` averages over (``n_predict_samples``)."""
         return int(self.n_predict_samples) if self.n_predict_samples is not None else int(self.n_mc_samples)
 
-    def _n_predictive_draws(self) -> int:
-        """The draws ``predict`` pools: ``_n_predict()`` from every ensemble member (``_ensemble``)."""
-        return self._n_predict() * self._n_members()
-
     def _member_model(self, member: int):
         """``(engine, fitted spec, parameters of member)`` for computing with one ensemble member."""
         engine = self._engine()
@@ -51,24 +47,29 @@ class PosteriorSamplingMixin:
         """Read-out values of ``n_samples`` weight paths: ``(n_samples, n_rows, n_outputs)``, float64.
 
         With an ensemble, draw ``i`` comes from member ``i mod n_ensembles_``, on that member's
-        stream of ``seed`` (``_ensemble``). A sparse ``X`` goes to the engine a chunk of dense
-        rows at a time; every chunk gets the same seed, hence the same weight paths, so the
-        result is that of the dense ``X``.
+        stream of ``seed`` (``_ensemble``).
         """
-        n_members = self._n_members()
-        parts = []
-        for m, count in enumerate(member_draw_counts(int(n_samples), n_members)):
-            if count == 0:
-                parts.append(np.zeros((0,)))
-                continue
-            engine, spec, params = self._member_model(m)
-            pieces = [
-                engine.predict_samples(spec, params, rows.astype(spec.dtype), n_samples=count,
-                                       seed=member_seed(seed, m))
-                for rows in dense_row_chunks(X)
-            ]
-            parts.append(pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1))
-        out = parts[0] if n_members == 1 else interleave(parts, int(n_samples))
+        return draws_across_members(
+            int(n_samples), self._n_members(),
+            lambda m, count: self._member_predict_samples(X, count, member_seed(seed, m), m),
+        )
+
+    def _predictive_samples(self, X) -> np.ndarray:
+        """The read-out values ``predict`` averages: ``n_predict_samples`` paths of every member, pooled."""
+        return self._predict_samples(X, self._n_predict() * self._n_members(), self.predict_seed_)
+
+    def _member_predict_samples(self, X, n_samples: int, seed: int, member: int) -> np.ndarray:
+        """Read-out values of ``n_samples`` paths of one member, on the stream ``seed`` itself: (S, n, k), float64.
+
+        A sparse ``X`` goes to the engine a chunk of dense rows at a time; every chunk gets the
+        same ``seed``, hence the same weight paths, so the result is that of the dense ``X``.
+        """
+        engine, spec, params = self._member_model(member)
+        pieces = [
+            engine.predict_samples(spec, params, rows.astype(spec.dtype), n_samples=int(n_samples), seed=int(seed))
+            for rows in dense_row_chunks(X)
+        ]
+        out = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
         return np.asarray(out, dtype=np.float64)
 
     def _output_jacobians(self, X, n_samples: int, seed: int, names: tuple, member: int = 0):
@@ -108,17 +109,14 @@ class PosteriorSamplingMixin:
         """``Jbar delta_s``, one ``delta_s ~ N(0, Sigma)`` of draw ``s``'s member per draw: (n_samples, n_rows, k)."""
         from ._laplace import linearised_draws
 
-        parts = []
-        for m, count in enumerate(member_draw_counts(int(n_samples), self._n_members())):
+        def member_draws(m, count):
             chunks = []
-            if count == 0:
-                parts.append(np.zeros((0,)))
-                continue
             for _, jac in self._member_jacobians(X, m):
                 rng = np.random.default_rng(member_seed(seed, m))  # the same delta_s for every chunk of rows
                 chunks.append(linearised_draws(jac, self._laplace_member_covariance(m), count, rng))
-            parts.append(np.concatenate(chunks, axis=1))
-        return parts[0] if len(parts) == 1 else interleave(parts, int(n_samples))
+            return np.concatenate(chunks, axis=1)
+
+        return draws_across_members(int(n_samples), self._n_members(), member_draws)
 
     def _fit_laplace(self, X, sample_weight=None) -> None:
         """The linearised Laplace approximation at every member's fitted parameters (``_laplace``'s docstring).
@@ -156,13 +154,6 @@ class PosteriorSamplingMixin:
         self.laplace_prior_precision_ = precisions_[0] if single else np.asarray(precisions_)
         self.laplace_covariance_ = covariances[0] if single else np.stack(covariances)
 
-    def _member_predict_samples(self, X, n_samples: int, seed: int, member: int) -> np.ndarray:
-        """Read-out values of ``n_samples`` paths of one member, on the stream ``seed`` itself: (S, n, k)."""
-        engine, spec, params = self._member_model(member)
-        dense = X.toarray() if hasattr(X, "toarray") else X
-        out = engine.predict_samples(spec, params, dense.astype(spec.dtype), n_samples=int(n_samples), seed=int(seed))
-        return np.asarray(out, dtype=np.float64)
-
     @staticmethod
     def _sample_seed(random_state) -> int:
         return int(check_random_state(random_state).randint(0, _MAX_SEED))
@@ -197,12 +188,9 @@ class PosteriorSamplingMixin:
         check_is_fitted(self, "params_")
         _check_n_samples(n_samples)
         seed = self._sample_seed(random_state)
-        parts = []
-        for m, count in enumerate(member_draw_counts(int(n_samples), self._n_members())):
-            if count:
-                engine, spec, params = self._member_model(m)
-                parts.append(engine.weight_paths(spec, params, n_samples=count, seed=member_seed(seed, m)))
-            else:
-                parts.append(np.zeros((0,)))
-        paths = parts[0] if len(parts) == 1 else interleave(parts, int(n_samples))
-        return np.asarray(paths, dtype=np.float64)
+
+        def member_paths(m, count):
+            engine, spec, params = self._member_model(m)
+            return engine.weight_paths(spec, params, n_samples=count, seed=member_seed(seed, m))
+
+        return np.asarray(draws_across_members(int(n_samples), self._n_members(), member_paths), dtype=np.float64)

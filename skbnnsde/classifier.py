@@ -134,7 +134,7 @@ class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, BaseSDEBNN):
             finite (it never returns NaN or inf).
         """
         X = self._validate_predict_X(X)
-        logits = self._predict_samples(X, self._n_predictive_draws(), self.predict_seed_)
+        logits = self._predictive_samples(X)
         return finite_output(_softmax(logits).mean(axis=0), X.dtype, "predict_proba")
 
     def predict_log_proba(self, X):

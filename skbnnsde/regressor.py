@@ -169,9 +169,7 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
 
     def _epistemic_and_noise_variance(self, X):
         """Mean ``(n, k)``, epistemic variance ``(n, k)`` and noise variance, in standardised units."""
-        samples, noise_variance = self._split_readout(
-            self._predict_samples(X, self._n_predictive_draws(), self.predict_seed_)
-        )
+        samples, noise_variance = self._split_readout(self._predictive_samples(X))
         epistemic = samples.var(axis=0)
         if hasattr(self, "laplace_covariance_"):
             epistemic = epistemic + self._laplace_variance(X)[:, : epistemic.shape[-1]]
@@ -229,7 +227,7 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
         if return_cov:
             return self._predict_with_cov(X)
         if not return_std:
-            samples, _ = self._split_readout(self._predict_samples(X, self._n_predictive_draws(), self.predict_seed_))
+            samples, _ = self._split_readout(self._predictive_samples(X))
             return self._shape_output(self._output_units(samples.mean(axis=0), X, "predict"))
         mean, epistemic, noise = self._epistemic_and_noise_variance(X)
         std = finite_output(np.sqrt(epistemic + noise) * self.y_scale_, X.dtype, "predict(return_std=True)")
@@ -240,9 +238,7 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
         return finite_output(mean * self.y_scale_ + self.y_mean_, X.dtype, method)
 
     def _predict_with_cov(self, X):
-        samples, noise_variance = self._split_readout(
-            self._predict_samples(X, self._n_predictive_draws(), self.predict_seed_)
-        )
+        samples, noise_variance = self._split_readout(self._predictive_samples(X))
         centred = samples - samples.mean(axis=0)
         cov = np.einsum("sik,sjk->ijk", centred, centred) / samples.shape[0]  # (n, n, k)
         if hasattr(self, "laplace_covariance_"):

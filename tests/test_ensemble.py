@@ -10,7 +10,7 @@ import pytest
 from engine_params import ENGINE_PARAMS
 
 from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
-from skbnnsde._ensemble import interleave, member_draw_counts, member_seed, stack_members
+from skbnnsde._ensemble import draws_across_members, interleave, member_draw_counts, member_seed, stack_members
 
 SMALL = dict(n_steps=4, hidden_layer_sizes=(8,), weight_drift_sizes=(8,), max_iter=15, n_mc_samples=2,
              n_predict_samples=5, random_state=0)  # every test sets n_ensembles (the default is "auto")
@@ -43,7 +43,10 @@ def test_draws_go_to_the_members_in_turn():
     assert member_draw_counts(2, 3) == [1, 1, 0]
     parts = [np.array([[0], [3], [6]]), np.array([[1], [4]]), np.array([[2], [5]])]
     assert interleave(parts, 7)[:, 0].tolist() == list(range(7))
-    assert interleave([np.array([0.0]), np.array([1.0]), np.zeros((0,))], 2).tolist() == [0.0, 1.0]
+    assert interleave([np.array([0.0]), np.array([1.0]), None], 2).tolist() == [0.0, 1.0]
+    calls = []
+    draws = draws_across_members(2, 3, lambda m, count: calls.append((m, count)) or np.full(count, m))
+    assert draws.tolist() == [0, 1] and calls == [(0, 1), (1, 1)]  # a member with no draws is not asked
 
 
 def test_member_zero_keeps_the_single_models_seed():
