@@ -124,8 +124,12 @@ def test_classifier_probabilities_are_the_members_mean(engine, data):
     labels = np.where(y > 0, "up", "down")
     clf = SDEBNNClassifier(engine=engine, n_ensembles=2, **SMALL).fit(X, labels)
     members = [_member(clf, m) for m in range(2)]
-    np.testing.assert_allclose(clf.predict_proba(X), np.mean([m.predict_proba(X) for m in members], axis=0),
-                               rtol=1e-5, atol=1e-7)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba, np.mean([m.predict_proba(X) for m in members], axis=0), rtol=1e-5, atol=1e-7)
+    # the labels come from the mixture, and the fitted ensemble survives pickling (the ensemble
+    # check_estimator set runs on the regressor only)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[proba.argmax(axis=1)])
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(clf)).predict_proba(X), proba, rtol=1e-6, atol=1e-7)
     assert clf.sample_posterior(X[:3], n_samples=3).shape == (3, 2, 3)
 
 
