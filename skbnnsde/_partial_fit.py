@@ -84,6 +84,11 @@ class ContinuedTrainingMixin:
         """The number of fitted ensemble members (1 for an estimator pickled before ensembles existed)."""
         return int(getattr(self, "n_ensembles_", 1))
 
+    def _members_to_continue(self) -> int:
+        """The members a later ``partial_fit`` call asks for: the fitted number under "auto" (which
+        decides on the first call), else ``n_ensembles``."""
+        return self._n_members() if self.n_ensembles == "auto" else int(self.n_ensembles)
+
     def _initial_params(self, engine, spec, init_seed: int, n_members: int) -> dict:
         """Initial parameters of ``n_members`` members, each from its own stream of ``init_seed`` (``_ensemble``)."""
         return stack_members([engine.init_params(spec, member_seed(init_seed, m)) for m in range(n_members)])
@@ -120,7 +125,7 @@ class ContinuedTrainingMixin:
             params = self._initial_params(engine, spec, init_seed, n_members)
         else:
             n_members = self._n_members()
-            if not self._same_structure(spec, n_members if self.n_ensembles == "auto" else int(self.n_ensembles)):
+            if not self._same_structure(spec, self._members_to_continue()):
                 raise ValueError(
                     "the model's structure (sizes, posterior, likelihood, number of outputs, n_ensembles) differs "
                     "from the fitted one; partial_fit continues a model: fit a new one after changing it"
