@@ -69,7 +69,7 @@ PARAMETERS_DOC = """\
     prior_std : float, default=1.0
         Standard deviation of the Gaussian prior ``N(0, prior_std²)`` on the weights of
         ``posterior="meanfield"`` and on the starting weights ``w(0)`` of
-        ``w0_posterior="gaussian"``.
+        ``w0_posterior="gaussian"`` or ``"map"``.
     prior_scaling : {"none", "fan_in"}, default="none"
         "fan_in" divides that prior's standard deviation, layer by layer, by the square root
         of the layer's fan-in (the scale the weights are initialised at), so that with
@@ -77,15 +77,18 @@ PARAMETERS_DOC = """\
     posterior : {"sde", "meanfield", "point"}, default="sde"
         "sde": weights follow a learned SDE (the SDE-BNN); "meanfield": a mean-field
         Gaussian over constant weights; "point": fixed weights (a deterministic ODE-net).
-    w0_posterior : {"point", "gaussian"}, default="point"
+    w0_posterior : {"point", "gaussian", "map"}, default="point"
         For ``posterior="sde"``, what is learnt about the weights' starting point ``w(0)``:
-        a point estimate (the paper's model), or a mean-field Gaussian with its KL to the
-        ``prior_std`` prior added to the ELBO, so every weight path starts from its own draw.
-        With ``prior_scaling="fan_in"`` the prior regularises the starting weights, which
-        a point estimate leaves free: worth trying for a classifier on a small tabular set,
-        whose point-estimate fit can be overconfident (on image-like data such as digits it
-        lost accuracy; ``benchmarks/results/uncertainty.md``). On a few dozen regression rows
-        its KL outweighs the data and the fit flattens.
+        a point estimate (the paper's model); a mean-field Gaussian with its KL to the
+        ``prior_std`` prior added to the ELBO, so every weight path starts from its own draw;
+        or "map", the point estimate under that prior (the prior's ``0.5 * sum((w0 /
+        prior_std)²)`` joins the KL: weight decay on ``w(0)``, with no draw of it). With
+        ``prior_scaling="fan_in"`` the prior regularises the starting weights, which a plain
+        point estimate leaves free: worth trying for a classifier on a small tabular set,
+        whose point-estimate fit can be overconfident (on image-like data such as digits
+        "gaussian" lost accuracy and calibration; ``benchmarks/results/uncertainty.md``). On
+        a few dozen regression rows the "gaussian" KL outweighs the data and the fit
+        flattens.
     stl : bool, default=True
         Use the "sticking the landing" gradient estimator of the KL term, which has lower
         variance.

@@ -53,11 +53,15 @@ def clf(engine, **kw):
 # ---- shapes and fitted attributes -------------------------------------------------------
 
 
-@pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-gaussian_w0"])
+#: the ``w0_posterior`` of a "posterior-variant" test id
+W0_VARIANTS = {"gaussian_w0": "gaussian", "map_w0": "map"}
+
+
+@pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-gaussian_w0", "sde-map_w0"])
 def test_regressor_shapes(engine_name, reg_data, posterior):
     X, y = reg_data
     posterior, _, w0 = posterior.partition("-")
-    w0_posterior = "gaussian" if w0 else "point"
+    w0_posterior = W0_VARIANTS.get(w0, "point")
     est = reg(engine_name, posterior=posterior, w0_posterior=w0_posterior).fit(X, y)
     assert ("w_logstd" in est.params_) == (posterior == "meanfield" or w0_posterior == "gaussian")
     assert est.engine_ == engine_name and est.device_ == "cpu"
@@ -167,15 +171,16 @@ def test_pickle_and_joblib_round_trip(engine_name, clf_data, tmp_path):
 
 @pytest.mark.skipif(not (is_installed("jax") and is_installed("torch")), reason="needs both engines")
 @pytest.mark.filterwarnings("error::UserWarning")  # torch warned about JAX's read-only arrays
-@pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-heteroscedastic", "sde-gaussian_w0"])
+@pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-heteroscedastic", "sde-gaussian_w0",
+                                       "sde-map_w0"])
 @pytest.mark.parametrize("source,target", [("jax", "torch"), ("torch", "jax")])
 def test_cross_engine_predictions(source, target, posterior, reg_data):
     X, y = reg_data
     posterior, _, variant = posterior.partition("-")
-    w0_posterior = "gaussian" if variant == "gaussian_w0" else "point"
+    w0_posterior = W0_VARIANTS.get(variant, "point")
     likelihood = variant if variant == "heteroscedastic" else None
     est = reg(source, posterior=posterior, likelihood=likelihood, w0_posterior=w0_posterior,
-              prior_scaling="fan_in" if variant == "gaussian_w0" else "none").fit(X, y)
+              prior_scaling="fan_in" if variant in W0_VARIANTS else "none").fit(X, y)
     mean, std = est.predict(X, return_std=True)
     est.set_params(engine=target)
     mean2, std2 = est.predict(X, return_std=True)

@@ -17,8 +17,9 @@ ACTIVATIONS = ("tanh", "relu", "softplus", "swish", "sigmoid", "identity")
 PRIORS = ("ou", "brownian")
 POSTERIORS = ("sde", "meanfield", "point")
 #: the posterior of the weights' starting point w0 under ``posterior="sde"``: a point
-#: estimate, or a Gaussian with a closed-form KL to the N(0, prior_std²) prior
-W0_POSTERIORS = ("point", "gaussian")
+#: estimate, a Gaussian with a closed-form KL to the N(0, prior_std²) prior, or the point
+#: estimate under that prior (its MAP: the prior's negative log-density joins the KL)
+W0_POSTERIORS = ("point", "gaussian", "map")
 #: the prior std of every weight: ``prior_std`` ("none"), or ``prior_std / sqrt(fan_in)`` of
 #: the weight's layer ("fan_in", the scale the weights are initialised at)
 PRIOR_SCALINGS = ("none", "fan_in")

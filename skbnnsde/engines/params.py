@@ -100,7 +100,7 @@ def init_params(spec: ModelSpec, seed: int) -> dict:
 
 
 def weight_prior_std(spec: ModelSpec):
-    """The std of the Gaussian prior on every weight (``spec.gaussian_w0``).
+    """The std of the Gaussian prior on every weight (``spec.gaussian_w0``, ``spec.map_w0``).
 
     ``spec.prior_std`` (a float) for ``prior_scaling="none"``; for ``"fan_in"`` an array
     (n_weights,) in the layout of ``w`` (conv blocks concatenated, like the noise), each

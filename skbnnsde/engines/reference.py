@@ -101,14 +101,17 @@ def weight_path(spec: ModelSpec, bparams: dict, z=None, eps=None, prior_std=None
 
     ``z`` (n_steps, n_w): the standard normals of ``"sde"``; ``eps`` (n_w,): of the starting
     weights (``spec.gaussian_w0``), whose KL to ``N(0, prior_std²)`` is added
-    (``prior_std``: this block's :func:`~skbnnsde.engines.params.weight_prior_std`).
+    (``prior_std``: this block's :func:`~skbnnsde.engines.params.weight_prior_std`); for
+    ``spec.map_w0`` that prior's ``0.5 * sum((w0 / prior_std)²)`` is added instead.
     """
     w, dt, n = bparams["w0"].copy(), spec.dt, spec.n_steps
     kl = 0.0
+    prior_std = spec.prior_std if prior_std is None else prior_std
     if spec.gaussian_w0:
-        prior_std = spec.prior_std if prior_std is None else prior_std
         kl = gaussian_kl(bparams["w0"], bparams["w_logstd"], prior_std)
         w = w + np.exp(bparams["w_logstd"]) * eps
+    if spec.map_w0:
+        kl = 0.5 * float(np.sum((bparams["w0"] / np.asarray(prior_std, np.float64)) ** 2))
     if spec.posterior != "sde":
         return np.repeat(w[None], n + 1, axis=0), kl
     path = [w]

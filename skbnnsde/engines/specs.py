@@ -61,7 +61,7 @@ class ModelSpec:
     posterior: str = "sde"
     diffusion: float = 0.1
     prior_std: float = 1.0
-    w0_posterior: str = "point"  # "point" | "gaussian" (posterior="sde")
+    w0_posterior: str = "point"  # "point" | "gaussian" | "map" (posterior="sde")
     prior_scaling: str = "none"  # "none" | "fan_in"
     solver: str = "euler"
     n_steps: int = 20
@@ -91,10 +91,10 @@ class ModelSpec:
         check_choice("posterior", self.posterior, POSTERIORS)
         check_choice("w0_posterior", self.w0_posterior, W0_POSTERIORS)
         check_choice("prior_scaling", self.prior_scaling, PRIOR_SCALINGS)
-        if self.w0_posterior == "gaussian" and self.posterior != "sde":
+        if self.w0_posterior != "point" and self.posterior != "sde":
             raise ValueError(
-                f'w0_posterior="gaussian" applies to posterior="sde" (posterior="meanfield" has a Gaussian '
-                f'posterior over all weights already, "point" none); got posterior={self.posterior!r}'
+                f'w0_posterior={self.w0_posterior!r} applies to posterior="sde" (posterior="meanfield" has a '
+                f'Gaussian posterior over all weights already, "point" none); got posterior={self.posterior!r}'
             )
         check_choice("solver", self.solver, SOLVERS)
         check_choice("likelihood", self.likelihood, LIKELIHOODS)
@@ -251,6 +251,15 @@ class ModelSpec:
         ``w0_posterior="gaussian"``.
         """
         return self.posterior == "meanfield" or (self.posterior == "sde" and self.w0_posterior == "gaussian")
+
+    @property
+    def map_w0(self) -> bool:
+        """Whether the point-estimated starting weights ``w0`` have the Gaussian prior (``w0_posterior="map"``).
+
+        The objective then adds the prior's negative log-density, ``0.5 * sum((w0 / prior_std)²)``
+        up to a constant, to the KL: the point estimate is the MAP of ``w0``.
+        """
+        return self.posterior == "sde" and self.w0_posterior == "map"
 
     @property
     def dt(self) -> float:

@@ -38,6 +38,7 @@ from .model import (
     readout,
     squeeze,
     w0_kl,
+    w0_prior_penalty,
     weight_drift,
 )
 
@@ -185,6 +186,8 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     if spec.gaussian_w0:  # and the starting weights'
         kl_w0 = w0_kl(bparams, spec.prior_std if prior_std is None else prior_std)
         kl = kl + kl_w0 if stochastic else kl_w0
+    if spec.map_w0:  # or their prior's penalty
+        kl = kl + w0_prior_penalty(bparams["w0"], spec.prior_std if prior_std is None else prior_std)
     return h1, kl, w_path
 
 

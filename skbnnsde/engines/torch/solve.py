@@ -47,7 +47,7 @@ from ..params import block_params, block_prior_std, block_slices, weight_prior_s
 from ..specs import ModelSpec, needs_levy_area
 from .brownian import GridBrownian
 from .model import _drift_layers, conv_hidden_drift, conv_initial_state, hidden_drift, initial_state
-from .model import prior_drift, readout, squeeze, w0_kl, weight_drift
+from .model import prior_drift, readout, squeeze, w0_kl, w0_prior_penalty, weight_drift
 
 #: estimator solver name -> (sde_type, torchsde method); torchsde's methods have the same names
 SOLVER_METHODS = {name: (sde_type, name) for name, sde_type in SOLVER_SDE_TYPES.items()}
@@ -254,6 +254,8 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     if spec.gaussian_w0:  # and the starting weights'
         kl_w0 = w0_kl(bparams, spec.prior_std if prior_std is None else prior_std)
         kl = kl + kl_w0 if stochastic else kl_w0.expand(S)
+    if spec.map_w0:  # or their prior's penalty
+        kl = kl + w0_prior_penalty(bparams["w0"], spec.prior_std if prior_std is None else prior_std)
     return h1, kl, w_path
 
 
