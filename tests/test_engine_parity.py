@@ -367,6 +367,37 @@ def test_conv_kl_is_zero_at_initialisation(engine):
 # ---- a Gaussian posterior on the starting weights (w0_posterior="gaussian") ------------------
 
 
+def w0_prior_spec(architecture: str, **kw):
+    """An "sde" spec of the given architecture with the starting-weight options ``kw``."""
+    return make_conv_spec("sde", **kw) if architecture == "conv" else make_spec("sde", stl=False, **kw)
+
+
+def assert_engine_matches_reference(engine: str, spec, params):
+    """Forward four rows on three paths with the engine and the NumPy reference; they must agree.
+
+    Returns the reference's outputs and the noise they were computed with.
+    """
+    X = np.random.default_rng(1).normal(size=(4, spec.n_features)).astype(np.float32)
+    noise = sample_noise(spec, 3, seed=7)
+    out, kl = forward(engine, spec, params, X, noise)
+    out_ref, kl_ref = ref.forward_euler(spec, params, X.astype(np.float64), noise)
+    np.testing.assert_allclose(out, out_ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.ravel(kl), np.ravel(kl_ref), rtol=1e-4, atol=1e-3)
+    return out_ref, noise
+
+
+def kl_without_path_drift(engine: str, spec, params):
+    """The engine's KL per path with f_w's last layer zeroed (``params`` is changed in place).
+
+    With ``f_w = 0`` the path's KL is zero, so what remains is the starting weights' term.
+    """
+    for k in params:
+        if k.startswith("drift.W1") or k == "drift.b1":
+            params[k] = np.zeros_like(params[k])
+    _, kl = forward(engine, spec, params, np.zeros((1, spec.n_features)), sample_noise(spec, 2, seed=0))
+    return kl
+
+
 def perturbed_gaussian_w0_params(spec, seed=0):
     """:func:`perturbed_params` with the starting weights' log-stds moved off their initial value."""
     params = perturbed_params(spec, seed)
@@ -382,16 +413,9 @@ def perturbed_gaussian_w0_params(spec, seed=0):
 @pytest.mark.parametrize("prior_scaling", ["none", "fan_in"])
 def test_gaussian_w0_engine_matches_numpy_reference(engine, architecture, prior_scaling):
     """Each path starts from its own draw of w(0); the KL adds the closed-form KL of q(w0)."""
-    kw = dict(w0_posterior="gaussian", prior_scaling=prior_scaling, prior_std=0.7)
-    spec = make_conv_spec("sde", **kw) if architecture == "conv" else make_spec("sde", stl=False, **kw)
-    params = perturbed_gaussian_w0_params(spec)
-    X = np.random.default_rng(1).normal(size=(4, spec.n_features)).astype(np.float32)
-    noise = sample_noise(spec, 3, seed=7)
+    spec = w0_prior_spec(architecture, w0_posterior="gaussian", prior_scaling=prior_scaling, prior_std=0.7)
+    out_ref, noise = assert_engine_matches_reference(engine, spec, perturbed_gaussian_w0_params(spec))
     assert noise["eps"].shape == (3, spec.n_weights)
-    out, kl = forward(engine, spec, params, X, noise)
-    out_ref, kl_ref = ref.forward_euler(spec, params, X.astype(np.float64), noise)
-    np.testing.assert_allclose(out, out_ref, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(np.ravel(kl), np.ravel(kl_ref), rtol=1e-4, atol=1e-3)
     assert np.ptp(out_ref[:, 0, 0]) > 1e-3  # the paths differ
 
 
@@ -406,10 +430,7 @@ def test_gaussian_w0_kl_equals_a_monte_carlo_estimate(engine, prior_scaling):
     spec = make_spec("sde", stl=False, dtype="float64", w0_posterior="gaussian", prior_scaling=prior_scaling,
                      prior_std=0.5)
     params = perturbed_gaussian_w0_params(spec)
-    for k in params:
-        if k.startswith("drift.W1") or k == "drift.b1":
-            params[k] = np.zeros_like(params[k])  # f_w's last layer: f_w = 0
-    _, kl = forward(engine, spec, params, np.zeros((1, 3)), sample_noise(spec, 2, seed=0))
+    kl = kl_without_path_drift(engine, spec, params)
     mu, s = params["w0"], np.exp(params["w_logstd"])
     w = mu + s * np.random.default_rng(5).standard_normal((20000, spec.n_weights))
     log_ratio = (stats.norm.logpdf(w, mu, s) - stats.norm.logpdf(w, 0.0, weight_prior_std(spec))).sum(axis=1)

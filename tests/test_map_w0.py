@@ -10,10 +10,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from engine_params import ENGINE_PARAMS
-from test_engine_parity import ENGINES, forward, make_conv_spec, make_spec, perturbed_params
+from test_engine_parity import (
+    ENGINES,
+    assert_engine_matches_reference,
+    forward,
+    kl_without_path_drift,
+    make_spec,
+    perturbed_params,
+    w0_prior_spec,
+)
 
 from skbnnsde import SDEBNNRegressor
-from skbnnsde.engines import reference as ref
 from skbnnsde.engines.noise import sample_noise
 from skbnnsde.engines.params import weight_prior_std
 
@@ -22,16 +29,9 @@ from skbnnsde.engines.params import weight_prior_std
 @pytest.mark.parametrize("architecture", ["mlp", "conv"])
 @pytest.mark.parametrize("prior_scaling", ["none", "fan_in"])
 def test_map_w0_engine_matches_numpy_reference(engine, architecture, prior_scaling):
-    kw = dict(w0_posterior="map", prior_scaling=prior_scaling, prior_std=0.7)
-    spec = make_conv_spec("sde", **kw) if architecture == "conv" else make_spec("sde", stl=False, **kw)
-    params = perturbed_params(spec)
-    X = np.random.default_rng(1).normal(size=(4, spec.n_features)).astype(np.float32)
-    noise = sample_noise(spec, 3, seed=7)
+    spec = w0_prior_spec(architecture, w0_posterior="map", prior_scaling=prior_scaling, prior_std=0.7)
+    _, noise = assert_engine_matches_reference(engine, spec, perturbed_params(spec))
     assert "eps" not in noise  # no draw of w(0): the paths start from the point estimate
-    out, kl = forward(engine, spec, params, X, noise)
-    out_ref, kl_ref = ref.forward_euler(spec, params, X.astype(np.float64), noise)
-    np.testing.assert_allclose(out, out_ref, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(np.ravel(kl), np.ravel(kl_ref), rtol=1e-4, atol=1e-3)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -43,10 +43,7 @@ def test_map_w0_term_is_the_priors_negative_log_density(engine, prior_scaling):
     spec = make_spec("sde", stl=False, dtype="float64", w0_posterior="map", prior_scaling=prior_scaling,
                      prior_std=0.5)
     params = perturbed_params(spec)
-    for k in params:
-        if k.startswith("drift.W1") or k == "drift.b1":
-            params[k] = np.zeros_like(params[k])  # f_w's last layer: f_w = 0
-    _, kl = forward(engine, spec, params, np.zeros((1, 3)), sample_noise(spec, 2, seed=0))
+    kl = kl_without_path_drift(engine, spec, params)
     std = np.broadcast_to(weight_prior_std(spec), params["w0"].shape)
     neg_log_prior = -stats.norm.logpdf(params["w0"], 0.0, std).sum()
     constant = np.sum(np.log(std * np.sqrt(2 * np.pi)))
