@@ -10,15 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from engine_params import ENGINE_PARAMS
-from test_engine_parity import (
-    ENGINES,
-    assert_engine_matches_reference,
-    forward,
-    kl_without_path_drift,
-    make_spec,
-    perturbed_params,
-    w0_prior_spec,
-)
+from test_engine_parity import ENGINES, forward, make_spec, perturbed_params
+from w0_priors import assert_engine_matches_reference, starting_weights_term, w0_prior_spec
 
 from skbnnsde import SDEBNNRegressor
 from skbnnsde.engines.noise import sample_noise
@@ -40,10 +33,7 @@ def test_map_w0_term_is_the_priors_negative_log_density(engine, prior_scaling):
     """With f_w = 0 the path's KL is zero and what remains is -log N(w0; 0, prior_std²) + its constant."""
     from scipy import stats
 
-    spec = make_spec("sde", stl=False, dtype="float64", w0_posterior="map", prior_scaling=prior_scaling,
-                     prior_std=0.5)
-    params = perturbed_params(spec)
-    kl = kl_without_path_drift(engine, spec, params)
+    spec, params, kl = starting_weights_term(engine, "map", prior_scaling)
     std = np.broadcast_to(weight_prior_std(spec), params["w0"].shape)
     neg_log_prior = -stats.norm.logpdf(params["w0"], 0.0, std).sum()
     constant = np.sum(np.log(std * np.sqrt(2 * np.pi)))
