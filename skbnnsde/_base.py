@@ -33,7 +33,7 @@ from .engines.options import (
     parse_n_blocks,
 )
 from .engines.specs import SMALL_DATA_ROWS, ModelSpec, TrainSpec
-from ._ensemble import AUTO_ENSEMBLE_MEMBERS
+from ._ensemble import AUTO_ENSEMBLE_MEMBERS, AUTO_ENSEMBLE_MEMBERS_SMALL_REGRESSION
 from ._partial_fit import ContinuedTrainingMixin, _draw_seeds
 from ._sampling import PosteriorSamplingMixin
 from ._validation import check_fit_sample_weight
@@ -355,7 +355,11 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
     def _ensemble_size(self, n_train_rows: "int | None") -> int:
         """The members a fit on ``n_train_rows`` trains (``n_ensembles``'s docstring; None: ``partial_fit``)."""
         if self.n_ensembles == "auto":
-            return AUTO_ENSEMBLE_MEMBERS if self._small_regression(n_train_rows) else 1
+            if n_train_rows is None:  # partial_fit
+                return 1
+            if self._small_regression(n_train_rows):
+                return AUTO_ENSEMBLE_MEMBERS_SMALL_REGRESSION
+            return AUTO_ENSEMBLE_MEMBERS
         return int(self.n_ensembles)
 
     def _split_validation(self, X, y, sample_weight, seed):

@@ -25,7 +25,9 @@ from .engines.training import FitResult
 
 _MAX_SEED = np.iinfo(np.int32).max
 #: members of ``n_ensembles="auto"`` for a regressor trained on at most ``specs.SMALL_DATA_ROWS`` rows
-AUTO_ENSEMBLE_MEMBERS = 3
+AUTO_ENSEMBLE_MEMBERS_SMALL_REGRESSION = 3
+#: members of ``n_ensembles="auto"`` for every other ``fit``
+AUTO_ENSEMBLE_MEMBERS = 2
 
 
 def member_seed(seed: int, member: int) -> int:

@@ -170,19 +170,20 @@ def test_warm_start_with_another_number_of_members_starts_afresh(data):
     assert est.n_iter_ == SMALL["max_iter"]
 
 
-def test_auto_fits_three_members_for_a_regressor_on_small_data_and_one_otherwise(data):
-    """"auto": 3 members for a regressor trained on at most 200 rows (after early stopping's hold-out)."""
+def test_auto_fits_three_members_for_a_regressor_on_small_data_and_two_otherwise(data):
+    """"auto": 3 members for a regressor trained on at most 200 rows (after early stopping's hold-out),
+    2 for any other fit, 1 in partial_fit."""
     X, y = data
     tiny = dict(SMALL, max_iter=1, laplace=False)
     assert SDEBNNRegressor(**tiny).fit(X, y).n_ensembles_ == 3
     rng = np.random.default_rng(0)
     X_big = rng.normal(size=(220, 1))
     y_big = X_big[:, 0] + 0.1 * rng.normal(size=220)
-    assert SDEBNNRegressor(**tiny).fit(X_big, y_big).n_ensembles_ == 1
+    assert SDEBNNRegressor(**tiny).fit(X_big, y_big).n_ensembles_ == 2
     # 220 rows, 20 % held out for early stopping: 176 training rows
     held_out = SDEBNNRegressor(early_stopping=True, validation_fraction=0.2, **tiny).fit(X_big, y_big)
     assert held_out.n_ensembles_ == 3
-    assert SDEBNNClassifier(**tiny).fit(X, y > 0).n_ensembles_ == 1
+    assert SDEBNNClassifier(**tiny).fit(X, y > 0).n_ensembles_ == 2
     assert SDEBNNRegressor(**tiny).partial_fit(X, y).n_ensembles_ == 1
 
 
