@@ -13,7 +13,8 @@ from sklearn.exceptions import ConvergenceWarning
 from skbnnsde import SDEBNNClassifier
 from skbnnsde.engines.specs import ModelSpec
 
-TINY = dict(architecture="conv", image_shape=(1, 8, 8), n_blocks=(1, 1), hidden_layer_sizes=(4,), n_steps=2,
+TINY = dict(n_ensembles=1,  # one model unless a test is about ensembles (tests/test_ensemble.py)
+            architecture="conv", image_shape=(1, 8, 8), n_blocks=(1, 1), hidden_layer_sizes=(4,), n_steps=2,
             max_iter=2, weight_drift_sizes=(8,), n_predict_samples=4, random_state=0)
 
 
