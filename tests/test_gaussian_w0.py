@@ -12,8 +12,8 @@ import pytest
 from test_engine_parity import ENGINES, forward, make_spec, perturbed_params
 from w0_priors import (
     assert_engine_matches_reference,
-    starting_weights_term,
     perturbed_gaussian_w0_params,
+    starting_weights_term,
     w0_prior_spec,
 )
 

@@ -10,9 +10,9 @@
   both engines.
 
 Every estimator is built with its defaults and only ``engine`` and ``random_state`` set
-(one ``cos`` fit and torch's digits fit also pin ``n_ensembles=1``; digits shortens ``max_iter``). The fits print
-their wall and CPU times (``pytest -s`` shows them). These are end-to-end runs of a few
-minutes on two cores, marked ``slow``.
+(one ``cos`` fit and torch's digits fit also pin ``n_ensembles=1``; digits shortens
+``max_iter``). The fits print their wall and CPU times (``pytest -s`` shows them). These are
+end-to-end runs of a few minutes on two cores, marked ``slow``.
 """
 
 from __future__ import annotations

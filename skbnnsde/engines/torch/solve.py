@@ -225,7 +225,7 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
         Recompute every drift evaluation in the backward pass instead of storing it.
     prior_std : float or tensor (n_w,), optional
         The block's prior std of the starting weights (``params.weight_prior_std``; default
-        ``spec.prior_std``), for the KL of ``spec.gaussian_w0``.
+        ``spec.prior_std``), for the KL of ``spec.gaussian_w0`` or the penalty of ``spec.map_w0``.
 
     Returns
     -------
@@ -251,11 +251,12 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
         kl = ys[-1, 0, hi:]
         if stl:
             kl = kl + stl_correction(spec, bparams, w_path, noise["dW"])
+    w0_prior_std = spec.prior_std if prior_std is None else prior_std
     if spec.gaussian_w0:  # and the starting weights'
-        kl_w0 = w0_kl(bparams, spec.prior_std if prior_std is None else prior_std)
+        kl_w0 = w0_kl(bparams, w0_prior_std)
         kl = kl + kl_w0 if stochastic else kl_w0.expand(S)
     if spec.map_w0:  # or their prior's penalty
-        kl = kl + w0_prior_penalty(bparams["w0"], spec.prior_std if prior_std is None else prior_std)
+        kl = kl + w0_prior_penalty(bparams["w0"], w0_prior_std)
     return h1, kl, w_path
 
 
