@@ -59,6 +59,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         "time_dependent_drift": ["boolean"],
         "prior": [StrOptions(set(PRIORS))],
         "diffusion": [Interval(Real, 0, None, closed="neither")],
+        "learn_diffusion": ["boolean"],
         "prior_std": [Interval(Real, 0, None, closed="neither")],
         "prior_scaling": [StrOptions(set(PRIOR_SCALINGS))],
         "w0_posterior": [StrOptions(set(W0_POSTERIORS))],
@@ -106,6 +107,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         time_dependent_drift=True,
         prior="ou",
         diffusion=0.1,
+        learn_diffusion=False,
         prior_std=1.0,
         prior_scaling="none",
         posterior="sde",
@@ -150,6 +152,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         self.time_dependent_drift = time_dependent_drift
         self.prior = prior
         self.diffusion = diffusion
+        self.learn_diffusion = learn_diffusion
         self.prior_std = prior_std
         self.prior_scaling = prior_scaling
         self.posterior = posterior
@@ -260,6 +263,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
             prior=self.prior,
             posterior=self.posterior,
             diffusion=float(self.diffusion),
+            learn_diffusion=bool(self.learn_diffusion),
             prior_std=float(self.prior_std),
             prior_scaling=self.prior_scaling,
             w0_posterior=self.w0_posterior,

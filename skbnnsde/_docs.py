@@ -65,7 +65,15 @@ PARAMETERS_DOC = """\
         Prior weight SDE: Ornstein-Uhlenbeck ``dw = -w dt + diffusion dB`` or Brownian
         ``dw = diffusion dB``.
     diffusion : float, default=0.1
-        Constant diffusion of the weight SDEs (prior and posterior).
+        Constant diffusion of the weight SDEs (prior and posterior); with
+        ``learn_diffusion=True``, its starting value.
+    learn_diffusion : bool, default=False
+        For ``posterior="sde"``, learn the diffusion with the other parameters by the ELBO
+        (empirical Bayes; ``params_["log_diffusion"]``, one per ensemble member). Prior and
+        posterior share it, so the ELBO trades the spread that the weight noise puts on the
+        function against the drift it has to pay for: on sets where the function is
+        nearly deterministic it lowers the diffusion and the noise estimate with it. The
+        fit costs what a fixed diffusion's does.
     prior_std : float, default=1.0
         Standard deviation of the Gaussian prior ``N(0, prior_std²)`` on the weights of
         ``posterior="meanfield"`` and on the starting weights ``w(0)`` of

@@ -57,13 +57,16 @@ def clf(engine, **kw):
 W0_VARIANTS = {"gaussian_w0": "gaussian", "map_w0": "map"}
 
 
-@pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-gaussian_w0", "sde-map_w0"])
+@pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-gaussian_w0", "sde-map_w0",
+                                       "sde-learnt_diffusion"])
 def test_regressor_shapes(engine_name, reg_data, posterior):
     X, y = reg_data
-    posterior, _, w0 = posterior.partition("-")
-    w0_posterior = W0_VARIANTS.get(w0, "point")
-    est = reg(engine_name, posterior=posterior, w0_posterior=w0_posterior).fit(X, y)
+    posterior, _, variant = posterior.partition("-")
+    w0_posterior = W0_VARIANTS.get(variant, "point")
+    learn_diffusion = variant == "learnt_diffusion"
+    est = reg(engine_name, posterior=posterior, w0_posterior=w0_posterior, learn_diffusion=learn_diffusion).fit(X, y)
     assert ("w_logstd" in est.params_) == (posterior == "meanfield" or w0_posterior == "gaussian")
+    assert ("log_diffusion" in est.params_) == learn_diffusion
     assert est.engine_ == engine_name and est.device_ == "cpu"
     assert est.n_features_in_ == 2 and len(est.loss_curve_) == est.n_iter_ <= 5
     mean, std = est.predict(X[:7], return_std=True)
@@ -172,7 +175,7 @@ def test_pickle_and_joblib_round_trip(engine_name, clf_data, tmp_path):
 @pytest.mark.skipif(not (is_installed("jax") and is_installed("torch")), reason="needs both engines")
 @pytest.mark.filterwarnings("error::UserWarning")  # torch warned about JAX's read-only arrays
 @pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-heteroscedastic", "sde-gaussian_w0",
-                                       "sde-map_w0"])
+                                       "sde-map_w0", "sde-learnt_diffusion"])
 @pytest.mark.parametrize("source,target", [("jax", "torch"), ("torch", "jax")])
 def test_cross_engine_predictions(source, target, posterior, reg_data):
     X, y = reg_data
@@ -180,7 +183,8 @@ def test_cross_engine_predictions(source, target, posterior, reg_data):
     w0_posterior = W0_VARIANTS.get(variant, "point")
     likelihood = variant if variant == "heteroscedastic" else None
     est = reg(source, posterior=posterior, likelihood=likelihood, w0_posterior=w0_posterior,
-              prior_scaling="fan_in" if variant in W0_VARIANTS else "none").fit(X, y)
+              prior_scaling="fan_in" if variant in W0_VARIANTS else "none",
+              learn_diffusion=variant == "learnt_diffusion").fit(X, y)
     mean, std = est.predict(X, return_std=True)
     est.set_params(engine=target)
     mean2, std2 = est.predict(X, return_std=True)
@@ -340,6 +344,8 @@ BAD_PARAMS = [
     (dict(w0_posterior="laplace"), "w0_posterior"),
     (dict(w0_posterior="gaussian", posterior="point"), "w0_posterior"),
     (dict(prior_scaling="he"), "prior_scaling"),
+    (dict(learn_diffusion="yes"), "learn_diffusion"),
+    (dict(learn_diffusion=True, posterior="meanfield"), "learn_diffusion"),
 ]
 
 

@@ -43,6 +43,8 @@ def param_shapes(spec: ModelSpec) -> dict:
     shapes["readout.b"] = (spec.readout_width,)
     if spec.has_noise_scale:
         shapes["log_scale"] = (spec.n_outputs,)
+    if spec.learn_diffusion:
+        shapes["log_diffusion"] = (1,)
     return shapes
 
 
@@ -94,6 +96,8 @@ def init_params(spec: ModelSpec, seed: int) -> dict:
         params["readout.b"] = np.concatenate([params["readout.b"], np.full(spec.n_outputs, raw)])
     if spec.has_noise_scale:
         params["log_scale"] = np.full(spec.n_outputs, math.log(0.5))
+    if spec.learn_diffusion:
+        params["log_diffusion"] = np.full(1, math.log(spec.diffusion))
     out = {k: np.ascontiguousarray(v, dtype=dtype) for k, v in params.items()}
     check_params(spec, out)
     return out

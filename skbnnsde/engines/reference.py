@@ -102,9 +102,11 @@ def weight_path(spec: ModelSpec, bparams: dict, z=None, eps=None, prior_std=None
     ``z`` (n_steps, n_w): the standard normals of ``"sde"``; ``eps`` (n_w,): of the starting
     weights (``spec.gaussian_w0``), whose KL to ``N(0, prior_std²)`` is added
     (``prior_std``: this block's :func:`~skbnnsde.engines.params.weight_prior_std`); for
-    ``spec.map_w0`` that prior's ``0.5 * sum((w0 / prior_std)²)`` is added instead.
+    ``spec.map_w0`` that prior's ``0.5 * sum((w0 / prior_std)²)`` is added instead. The
+    diffusion is ``exp(log_diffusion)`` when ``spec.learn_diffusion`` (pass it in ``bparams``).
     """
     w, dt, n = bparams["w0"].copy(), spec.dt, spec.n_steps
+    sigma = float(np.exp(bparams["log_diffusion"][0])) if spec.learn_diffusion else spec.diffusion
     kl = 0.0
     prior_std = spec.prior_std if prior_std is None else prior_std
     if spec.gaussian_w0:
@@ -118,8 +120,8 @@ def weight_path(spec: ModelSpec, bparams: dict, z=None, eps=None, prior_std=None
     for step in range(n):
         u = weight_drift(spec, bparams, step * dt, w)
         prior = -w if spec.prior == "ou" else 0.0
-        kl += 0.5 * np.sum(u**2) / spec.diffusion**2 * dt
-        w = w + (prior + u) * dt + spec.diffusion * np.sqrt(dt) * z[step]
+        kl += 0.5 * np.sum(u**2) / sigma**2 * dt
+        w = w + (prior + u) * dt + sigma * np.sqrt(dt) * z[step]
         path.append(w)
     return np.stack(path), kl
 
@@ -163,7 +165,10 @@ def forward_euler(spec: ModelSpec, params: dict, X: np.ndarray, noise: dict, *, 
             z = noise["z"][s, :, sl] if "z" in noise else None
             eps = noise["eps"][s, sl] if "eps" in noise else None
             prior_std = block_prior_std(weight_prior_std(spec), sl)
-            path, kl_k = weight_path(spec, block_params(params, prefix), z, eps, prior_std)
+            bparams = block_params(params, prefix)
+            if spec.learn_diffusion:
+                bparams["log_diffusion"] = params["log_diffusion"]
+            path, kl_k = weight_path(spec, bparams, z, eps, prior_std)
             h = hidden_path(spec, h, path, layout if conv else None)[-1]
             kl += kl_k
         finals.append(h)

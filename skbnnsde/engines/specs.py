@@ -60,6 +60,7 @@ class ModelSpec:
     prior: str = "ou"
     posterior: str = "sde"
     diffusion: float = 0.1
+    learn_diffusion: bool = False  # the diffusion a parameter, log_diffusion, started at ``diffusion``
     prior_std: float = 1.0
     w0_posterior: str = "point"  # "point" | "gaussian" | "map" (posterior="sde")
     prior_scaling: str = "none"  # "none" | "fan_in"
@@ -95,6 +96,11 @@ class ModelSpec:
             raise ValueError(
                 f'w0_posterior={self.w0_posterior!r} applies to posterior="sde" (posterior="meanfield" has a '
                 f'Gaussian posterior over all weights already, "point" none); got posterior={self.posterior!r}'
+            )
+        if self.learn_diffusion and self.posterior != "sde":
+            raise ValueError(
+                f'learn_diffusion=True applies to posterior="sde" (the weights of posterior={self.posterior!r} '
+                "have no diffusion); set learn_diffusion=False"
             )
         check_choice("solver", self.solver, SOLVERS)
         check_choice("likelihood", self.likelihood, LIKELIHOODS)

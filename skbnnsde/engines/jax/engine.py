@@ -218,9 +218,9 @@ class JaxEngine:
 
         ``theta`` is the parameters ``names`` flattened and concatenated in order
         (``params.flat_layout``); forward mode, one tangent per entry of ``theta``, rows in
-        chunks. NumPy in and out.
+        chunks (whatever ``spec.adjoint``: the adjoints define reverse mode only). NumPy in and out.
         """
-        names = tuple(names)
+        spec, names = spec.replace(adjoint=False), tuple(names)
         X = _rows(spec, X)
         n_theta = flat_layout(spec, names)[-1][1].stop
         with _jax_context(spec):

@@ -56,6 +56,11 @@ def prior_drift(spec: ModelSpec, w):
     return -w if spec.prior == "ou" else jnp.zeros_like(w)
 
 
+def diffusion(spec: ModelSpec, params):
+    """The weights' diffusion: ``exp(log_diffusion)`` when ``spec.learn_diffusion``, else ``spec.diffusion``."""
+    return jnp.exp(params["log_diffusion"][0]) if spec.learn_diffusion else float(spec.diffusion)
+
+
 def initial_state(spec: ModelSpec, x):
     """``h(0) = [x, zeros(aug_dim)]`` for inputs ``x`` of shape (B, n_features)."""
     if spec.aug_dim == 0:

@@ -32,6 +32,7 @@ from ..specs import ModelSpec, needs_levy_area
 from .model import (
     conv_hidden_drift,
     conv_initial_state,
+    diffusion,
     hidden_drift,
     initial_state,
     prior_drift,
@@ -62,7 +63,7 @@ def _adjoint_mode(spec: ModelSpec) -> str:
     return "reversible" if spec.solver == "reversible_heun" else "stochastic"
 
 
-def stl_correction(spec: ModelSpec, bparams, w_path, dW):
+def stl_correction(spec: ModelSpec, bparams, w_path, dW, diffusion=None):
     """The sticking-the-landing term ``∫ u_sg · dB`` along one path (left-point sum).
 
     ``sum_n u_sg(t_n, w_n) · dW_n`` with the drift parameters under stop-gradient while the
@@ -79,15 +80,19 @@ def stl_correction(spec: ModelSpec, bparams, w_path, dW):
         The block's weights at every step.
     dW : array (n_steps, n_w)
         The Brownian increments that produced ``w_path``.
+    diffusion : float or scalar array, optional
+        The diffusion (default ``spec.diffusion``); a learnt one is frozen like the drift's
+        parameters (the sum has zero-mean gradient in every parameter the path carries).
     """
     frozen = jax.lax.stop_gradient({k: v for k, v in bparams.items() if k.startswith("drift.")})
+    sigma = jax.lax.stop_gradient(spec.diffusion if diffusion is None else diffusion)
     ts = jnp.arange(spec.n_steps, dtype=w_path.dtype) * spec.dt
-    u = jax.vmap(lambda t, w: weight_drift(spec, frozen, t, w))(ts, w_path[:-1]) / spec.diffusion
+    u = jax.vmap(lambda t, w: weight_drift(spec, frozen, t, w))(ts, w_path[:-1]) / sigma
     return jnp.sum(u * dW)
 
 
 def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=False, stl=False, remat=False,
-                    prior_std=None):
+                    prior_std=None, diffusion=None):
     """Solve one SDE block for one weight path: ``dh = hidden(t, h, w) dt``, ``t`` in ``[0, 1]``.
 
     Serves the mlp, every conv block and every posterior: ``"sde"`` integrates the weights'
@@ -115,6 +120,8 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     prior_std : float or array (n_w,), optional
         The block's prior std of the starting weights (``params.weight_prior_std``; default
         ``spec.prior_std``), for the KL of ``spec.gaussian_w0`` or the penalty of ``spec.map_w0``.
+    diffusion : float or scalar array, optional
+        The weights' diffusion (:func:`model.diffusion`; default ``spec.diffusion``).
 
     Returns
     -------
@@ -124,7 +131,7 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     """
     sde_type, method = solver_method(spec)
     dtype = h0.dtype
-    sigma = spec.diffusion
+    sigma = float(spec.diffusion) if diffusion is None else diffusion
     stochastic = spec.posterior == "sde"
     stl = stl and stochastic
     full_path = full_path or stl
@@ -133,7 +140,12 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
         w_init = bparams["w0"] + jnp.exp(bparams["w_logstd"]) * noise["eps"]
     else:
         w_init = bparams["w0"]
-    drift_params = {k: v for k, v in bparams.items() if k.startswith("drift.")}
+    args = {k: v for k, v in bparams.items() if k.startswith("drift.")}
+    if not isinstance(sigma, float):  # learnt: an argument, so that the adjoints differentiate it
+        args["diffusion"] = sigma
+
+    def diffusion_of(args):  # a fixed diffusion stays a compile-time constant (same numbers as ever)
+        return args.get("diffusion", sigma)
 
     def f(y, t, args):
         h, w = y[0], y[1]
@@ -141,13 +153,13 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
         if not stochastic:
             return (dh, jnp.zeros_like(w))
         u = weight_drift(spec, args, t, w)
-        return (dh, prior_drift(spec, w) + u, 0.5 * jnp.sum(u**2) / sigma**2)
+        return (dh, prior_drift(spec, w) + u, 0.5 * jnp.sum(u**2) / diffusion_of(args) ** 2)
 
     def g(y, t, args):
         w = y[1]
         if not stochastic:
             return (None, jnp.zeros_like(w))
-        return (None, jnp.full_like(w, sigma), None)
+        return (None, jnp.full_like(w, diffusion_of(args)), None)
 
     n_w = w_init.shape[-1]
     dW = noise["dW"] if stochastic else jnp.zeros((spec.n_steps, n_w), dtype)
@@ -167,7 +179,7 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
         y0,
         ts,
         None,
-        drift_params,
+        args,
         sde_type=sde_type,
         noise_type="additive",
         method=method,
@@ -182,7 +194,7 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     if stochastic:  # the path's KL, integrated alongside
         kl = ys[2][-1]
         if stl:
-            kl = kl + stl_correction(spec, bparams, w_path, dW)
+            kl = kl + stl_correction(spec, bparams, w_path, dW, diffusion=sigma)
     w0_prior_std = spec.prior_std if prior_std is None else prior_std
     if spec.gaussian_w0:  # and the starting weights'
         kl_w0 = w0_kl(bparams, w0_prior_std)
@@ -199,7 +211,7 @@ def _features(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, 
     (squeezed between stages); the KL is summed over the blocks, and the weight path
     (n_steps + 1, n_weights) concatenates the blocks' (None unless ``full_path`` or ``stl``).
     """
-    kw = dict(full_path=full_path, stl=stl, remat=remat)
+    kw = dict(full_path=full_path, stl=stl, remat=remat, diffusion=diffusion(spec, params))
     prior_std = weight_prior_std(spec)
     if spec.architecture != "conv":
         hidden = functools.partial(hidden_drift, spec)

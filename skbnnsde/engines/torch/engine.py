@@ -146,9 +146,10 @@ class TorchEngine:
         """``d out / d theta`` (S, n_rows, readout_width, n_theta) for the variates ``noise``.
 
         ``theta`` is the parameters ``names`` flattened and concatenated in order
-        (``params.flat_layout``); forward mode (``torch.func.jacfwd``), rows in chunks.
-        NumPy in and out.
+        (``params.flat_layout``); forward mode (``torch.func.jacfwd``), rows in chunks
+        (whatever ``spec.adjoint``: the adjoints define reverse mode only). NumPy in and out.
         """
+        spec = spec.replace(adjoint=False)
         layout = flat_layout(spec, tuple(names))
         p, nz = _to_tensors(spec, params), _noise_tensors(spec, noise)
         theta = torch.cat([p[name].reshape(-1) for name, _, _ in layout])

@@ -111,6 +111,11 @@ def squeeze(h):
 # ---- the weights -------------------------------------------------------------------------
 
 
+def diffusion(spec: ModelSpec, params):
+    """The weights' diffusion: ``exp(log_diffusion)`` when ``spec.learn_diffusion``, else ``spec.diffusion``."""
+    return torch.exp(params["log_diffusion"][0]) if spec.learn_diffusion else spec.diffusion
+
+
 def prior_drift(spec: ModelSpec, w):
     """The prior's drift ``p(w)``: ``-w`` (Ornstein-Uhlenbeck) or ``0`` (Brownian)."""
     return -w if spec.prior == "ou" else torch.zeros_like(w)

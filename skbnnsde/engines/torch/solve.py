@@ -46,7 +46,7 @@ from ..options import SOLVER_SDE_TYPES
 from ..params import block_params, block_prior_std, block_slices, weight_prior_std
 from ..specs import ModelSpec, needs_levy_area
 from .brownian import GridBrownian
-from .model import _drift_layers, conv_hidden_drift, conv_initial_state, hidden_drift, initial_state
+from .model import _drift_layers, conv_hidden_drift, conv_initial_state, diffusion, hidden_drift, initial_state
 from .model import prior_drift, readout, squeeze, w0_kl, w0_prior_penalty, weight_drift
 
 #: estimator solver name -> (sde_type, torchsde method); torchsde's methods have the same names
@@ -75,20 +75,29 @@ class _BlockSDE(torch.nn.Module):
         ``f_w``'s layers (``model._drift_layers``); None for constant weights.
     y0 : tensor (1, N)
         The initial state (its dtype and device).
+    sigma : float or 0-dim tensor
+        The weights' diffusion (a tensor when it is learnt: the diffusion is then computed
+        from it at every call, so that its gradient flows).
     """
 
-    def __init__(self, spec: ModelSpec, hidden, h_shape, w_shape, layers, y0, remat):
+    def __init__(self, spec: ModelSpec, hidden, h_shape, w_shape, layers, y0, remat, sigma):
         super().__init__()
         self.spec, self.hidden, self.layers = spec, hidden, layers
         self.h_shape, self.w_shape = tuple(h_shape), tuple(w_shape)
         self.sizes = (math.prod(h_shape), math.prod(w_shape), 0 if layers is None else w_shape[0])
         self.sde_type = solver_method(spec)[0]
-        self._g_row = y0.new_zeros(y0.shape)  # the diffusion of every component
+        self.sigma = sigma
+        self._learnt = isinstance(sigma, torch.Tensor)
+        self._g_row = y0.new_zeros(y0.shape)  # the diffusion of every component (per unit of a learnt one)
         if layers is None:
             self._w_fixed = y0.new_zeros(self.sizes[1])  # the zero drift of constant weights
         else:
-            self._g_row[:, self.sizes[0] : self.sizes[0] + self.sizes[1]] = spec.diffusion / math.sqrt(spec.n_steps)
+            scale = 1.0 if self._learnt else sigma
+            self._g_row[:, self.sizes[0] : self.sizes[0] + self.sizes[1]] = scale / math.sqrt(spec.n_steps)
         self.remat = remat
+
+    def _diffusion_row(self):
+        return self._g_row * self.sigma if self._learnt else self._g_row
 
     def f(self, tau, y):
         if self.remat and torch.is_grad_enabled():
@@ -106,7 +115,7 @@ class _BlockSDE(torch.nn.Module):
         else:
             fw = weight_drift(spec, self.layers, t, w)
             parts.append((prior_drift(spec, w) + fw).reshape(-1))
-            parts.append((0.5 * (1.0 / spec.diffusion**2)) * (fw * fw).sum(-1))
+            parts.append((0.5 * (1.0 / self.sigma**2)) * (fw * fw).sum(-1))
         return torch.cat(parts).unsqueeze(0) * dt
 
 
@@ -114,14 +123,14 @@ class _AdditiveNoise(_BlockSDE):
     noise_type = "additive"
 
     def g_prod(self, tau, y, v):
-        return self._g_row * v
+        return self._diffusion_row() * v
 
 
 class _DiagonalNoise(_BlockSDE):
     noise_type = "diagonal"
 
     def g(self, tau, y):
-        return self._g_row.expand(y.shape[0], -1)
+        return self._diffusion_row().expand(y.shape[0], -1)
 
 
 #: sde_type -> the class of its noise type (see the module docstring)
@@ -174,7 +183,7 @@ def _sdeint(spec: ModelSpec, sde, y0, ts, bm, adjoint_params):
         return run(sde, y0, ts, bm=bm, method=method, dt=1.0, adaptive=False)
 
 
-def stl_correction(spec: ModelSpec, bparams, w_path, dW):
+def stl_correction(spec: ModelSpec, bparams, w_path, dW, diffusion=None):
     """The sticking-the-landing term ``∫ u_sg · dB`` of every path (left-point sums): (S,).
 
     ``sum_n u_sg(t_n, w_n) · dW_n`` with ``u = f_w / diffusion``, the drift parameters under
@@ -190,17 +199,21 @@ def stl_correction(spec: ModelSpec, bparams, w_path, dW):
     full derivative of ``0.5 ||u||²`` plus that of ``u_sg · dB``. Freezing the parameters in
     both terms would drop ``u · ∂u/∂θ``: the gradient would no longer penalise the drift.
     This is the estimator of the authors' code (``term1`` with ``f``, ``term2`` with
-    ``f_detach``).
+    ``f_detach``). A learnt ``diffusion`` (default ``spec.diffusion``) is frozen like
+    the drift's parameters: a left-point sum against ``dB`` has zero-mean gradient in every
+    parameter that only the path carries.
     """
     frozen = {k: v.detach() for k, v in bparams.items() if k.startswith("drift.")}
+    sigma = spec.diffusion if diffusion is None else diffusion
+    sigma = sigma.detach() if isinstance(sigma, torch.Tensor) else sigma
     n = spec.n_steps
     ts = (torch.arange(n, dtype=w_path.dtype, device=w_path.device) * spec.dt).reshape(1, n, 1)
-    u_sg = weight_drift(spec, frozen, ts, w_path[:, :-1]) / spec.diffusion
+    u_sg = weight_drift(spec, frozen, ts, w_path[:, :-1]) / sigma
     return (u_sg * dW).sum((1, 2))
 
 
 def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=False, stl=False, remat=False,
-                    prior_std=None):
+                    prior_std=None, diffusion=None):
     """Solve one SDE block for every path: ``dh = hidden(t, h, w) dt`` with the block's weight dynamics.
 
     Parameters
@@ -226,6 +239,8 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     prior_std : float or tensor (n_w,), optional
         The block's prior std of the starting weights (``params.weight_prior_std``; default
         ``spec.prior_std``), for the KL of ``spec.gaussian_w0`` or the penalty of ``spec.map_w0``.
+    diffusion : float or 0-dim tensor, optional
+        The weights' diffusion (:func:`model.diffusion`; default ``spec.diffusion``).
 
     Returns
     -------
@@ -240,17 +255,20 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     kl0 = w_init.new_zeros(S if stochastic else 0)
     y0 = torch.cat([h0.reshape(-1), w_init.reshape(-1), kl0]).unsqueeze(0)
     layers = _drift_layers(spec, bparams) if stochastic else None
-    sde = _SDE_CLASSES[solver_method(spec)[0]](spec, hidden, h0.shape, w_init.shape, layers, y0, remat)
-    drift_params = tuple(v for k, v in bparams.items() if k.startswith("drift."))
+    sigma = spec.diffusion if diffusion is None else diffusion
+    sde = _SDE_CLASSES[solver_method(spec)[0]](spec, hidden, h0.shape, w_init.shape, layers, y0, remat, sigma)
+    adjoint_params = tuple(v for k, v in bparams.items() if k.startswith("drift."))
+    if isinstance(sigma, torch.Tensor):
+        adjoint_params += (sigma,)
     ys = _sdeint(spec, sde, y0, _step_times(spec, full_path, y0.dtype), _brownian(spec, noise, lo, hi, y0),
-                 drift_params)
+                 adjoint_params)
     h1 = ys[-1, 0, :lo].view(h0.shape)
     w_path = ys[:, 0, lo:hi].reshape(-1, S, n_w).transpose(0, 1) if full_path else None
     kl = w_init.new_zeros(S)
     if stochastic:  # the path's KL, integrated alongside
         kl = ys[-1, 0, hi:]
         if stl:
-            kl = kl + stl_correction(spec, bparams, w_path, noise["dW"])
+            kl = kl + stl_correction(spec, bparams, w_path, noise["dW"], diffusion=sigma)
     w0_prior_std = spec.prior_std if prior_std is None else prior_std
     if spec.gaussian_w0:  # and the starting weights'
         kl_w0 = w0_kl(bparams, w0_prior_std)
@@ -276,6 +294,7 @@ def _features(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, 
     prior_std = weight_prior_std(spec)
     if not isinstance(prior_std, float):
         prior_std = torch.as_tensor(prior_std, dtype=h.dtype, device=h.device)
+    sigma = diffusion(spec, params)
     kl, paths = 0.0, []
     for k, (prefix, layout, sl) in enumerate(block_slices(spec)):
         if k > 0 and stages[k] != stages[k - 1]:
@@ -284,7 +303,7 @@ def _features(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, 
         block_noise = {name: v[..., sl] for name, v in noise.items()}
         h, kl_k, path = integrate_block(spec, hidden, h, block_params(params, prefix), block_noise,
                                         full_path=full_path, stl=stl, remat=remat,
-                                        prior_std=block_prior_std(prior_std, sl))
+                                        prior_std=block_prior_std(prior_std, sl), diffusion=sigma)
         kl = kl + kl_k
         paths.append(path)
     return h, kl, (torch.cat(paths, dim=-1) if full_path else None)
