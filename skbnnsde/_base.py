@@ -61,6 +61,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         "diffusion": [Interval(Real, 0, None, closed="neither")],
         "learn_diffusion": ["boolean"],
         "prior_std": [Interval(Real, 0, None, closed="neither")],
+        "learn_prior_std": ["boolean"],
         "prior_scaling": [StrOptions(set(PRIOR_SCALINGS))],
         "w0_posterior": [StrOptions(set(W0_POSTERIORS))],
         "posterior": [StrOptions(set(POSTERIORS))],
@@ -109,6 +110,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         diffusion=0.1,
         learn_diffusion=False,
         prior_std=1.0,
+        learn_prior_std=False,
         prior_scaling="none",
         posterior="sde",
         w0_posterior="point",
@@ -154,6 +156,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         self.diffusion = diffusion
         self.learn_diffusion = learn_diffusion
         self.prior_std = prior_std
+        self.learn_prior_std = learn_prior_std
         self.prior_scaling = prior_scaling
         self.posterior = posterior
         self.w0_posterior = w0_posterior
@@ -265,6 +268,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
             diffusion=float(self.diffusion),
             learn_diffusion=bool(self.learn_diffusion),
             prior_std=float(self.prior_std),
+            learn_prior_std=bool(self.learn_prior_std),
             prior_scaling=self.prior_scaling,
             w0_posterior=self.w0_posterior,
             solver=self.solver,

@@ -77,7 +77,14 @@ PARAMETERS_DOC = """\
     prior_std : float, default=1.0
         Standard deviation of the Gaussian prior ``N(0, prior_std²)`` on the weights of
         ``posterior="meanfield"`` and on the starting weights ``w(0)`` of
-        ``w0_posterior="gaussian"`` or ``"map"``.
+        ``w0_posterior="gaussian"`` or ``"map"``; with ``learn_prior_std=True``, its
+        starting value.
+    learn_prior_std : bool, default=False
+        Learn the scale of that Gaussian prior with the other parameters by the ELBO
+        (empirical Bayes; ``params_["log_prior_std"]``; under ``prior_scaling="fan_in"`` one
+        factor for every layer). For ``posterior="meanfield"`` and ``w0_posterior``
+        "gaussian" or "map" (with "map" the prior's log-normaliser joins its penalty, so
+        the scale cannot grow without bound); a ValueError otherwise.
     prior_scaling : {"none", "fan_in"}, default="none"
         "fan_in" divides that prior's standard deviation, layer by layer, by the square root
         of the layer's fan-in (the scale the weights are initialised at), so that with

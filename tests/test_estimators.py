@@ -53,20 +53,24 @@ def clf(engine, **kw):
 # ---- shapes and fitted attributes -------------------------------------------------------
 
 
-#: the ``w0_posterior`` of a "posterior-variant" test id
-W0_VARIANTS = {"gaussian_w0": "gaussian", "map_w0": "map"}
+#: the ``w0_posterior`` of a "posterior-variant" test id ("empirical_bayes": "map" with both
+#: hyperparameters learnt, ``learn_diffusion`` and ``learn_prior_std``)
+W0_VARIANTS = {"gaussian_w0": "gaussian", "map_w0": "map", "empirical_bayes": "map"}
 
 
 @pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-gaussian_w0", "sde-map_w0",
-                                       "sde-learnt_diffusion"])
+                                       "sde-learnt_diffusion", "sde-empirical_bayes"])
 def test_regressor_shapes(engine_name, reg_data, posterior):
     X, y = reg_data
     posterior, _, variant = posterior.partition("-")
     w0_posterior = W0_VARIANTS.get(variant, "point")
-    learn_diffusion = variant == "learnt_diffusion"
-    est = reg(engine_name, posterior=posterior, w0_posterior=w0_posterior, learn_diffusion=learn_diffusion).fit(X, y)
+    learn_diffusion = variant in ("learnt_diffusion", "empirical_bayes")
+    learn_prior_std = variant == "empirical_bayes"
+    est = reg(engine_name, posterior=posterior, w0_posterior=w0_posterior, learn_diffusion=learn_diffusion,
+              learn_prior_std=learn_prior_std).fit(X, y)
     assert ("w_logstd" in est.params_) == (posterior == "meanfield" or w0_posterior == "gaussian")
     assert ("log_diffusion" in est.params_) == learn_diffusion
+    assert ("log_prior_std" in est.params_) == learn_prior_std
     assert est.engine_ == engine_name and est.device_ == "cpu"
     assert est.n_features_in_ == 2 and len(est.loss_curve_) == est.n_iter_ <= 5
     mean, std = est.predict(X[:7], return_std=True)
@@ -175,7 +179,7 @@ def test_pickle_and_joblib_round_trip(engine_name, clf_data, tmp_path):
 @pytest.mark.skipif(not (is_installed("jax") and is_installed("torch")), reason="needs both engines")
 @pytest.mark.filterwarnings("error::UserWarning")  # torch warned about JAX's read-only arrays
 @pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-heteroscedastic", "sde-gaussian_w0",
-                                       "sde-map_w0", "sde-learnt_diffusion"])
+                                       "sde-map_w0", "sde-learnt_diffusion", "sde-empirical_bayes"])
 @pytest.mark.parametrize("source,target", [("jax", "torch"), ("torch", "jax")])
 def test_cross_engine_predictions(source, target, posterior, reg_data):
     X, y = reg_data
@@ -184,7 +188,8 @@ def test_cross_engine_predictions(source, target, posterior, reg_data):
     likelihood = variant if variant == "heteroscedastic" else None
     est = reg(source, posterior=posterior, likelihood=likelihood, w0_posterior=w0_posterior,
               prior_scaling="fan_in" if variant in W0_VARIANTS else "none",
-              learn_diffusion=variant == "learnt_diffusion").fit(X, y)
+              learn_diffusion=variant in ("learnt_diffusion", "empirical_bayes"),
+              learn_prior_std=variant == "empirical_bayes").fit(X, y)
     mean, std = est.predict(X, return_std=True)
     est.set_params(engine=target)
     mean2, std2 = est.predict(X, return_std=True)
@@ -346,6 +351,7 @@ BAD_PARAMS = [
     (dict(prior_scaling="he"), "prior_scaling"),
     (dict(learn_diffusion="yes"), "learn_diffusion"),
     (dict(learn_diffusion=True, posterior="meanfield"), "learn_diffusion"),
+    (dict(learn_prior_std=True), "learn_prior_std"),
 ]
 
 

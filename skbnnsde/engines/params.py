@@ -45,6 +45,8 @@ def param_shapes(spec: ModelSpec) -> dict:
         shapes["log_scale"] = (spec.n_outputs,)
     if spec.learn_diffusion:
         shapes["log_diffusion"] = (1,)
+    if spec.learn_prior_std:
+        shapes["log_prior_std"] = (1,)
     return shapes
 
 
@@ -98,6 +100,8 @@ def init_params(spec: ModelSpec, seed: int) -> dict:
         params["log_scale"] = np.full(spec.n_outputs, math.log(0.5))
     if spec.learn_diffusion:
         params["log_diffusion"] = np.full(1, math.log(spec.diffusion))
+    if spec.learn_prior_std:
+        params["log_prior_std"] = np.full(1, math.log(spec.prior_std))
     out = {k: np.ascontiguousarray(v, dtype=dtype) for k, v in params.items()}
     check_params(spec, out)
     return out
@@ -129,8 +133,8 @@ def weight_prior_std(spec: ModelSpec):
 
 
 def block_prior_std(prior_std, cols: slice):
-    """One block's slice of :func:`weight_prior_std` (a float is every block's)."""
-    return prior_std if isinstance(prior_std, float) else prior_std[cols]
+    """One block's slice of :func:`weight_prior_std` (a scalar is every block's)."""
+    return prior_std if getattr(prior_std, "ndim", 0) == 0 else prior_std[cols]
 
 
 def inverse_softplus(s: float) -> float:

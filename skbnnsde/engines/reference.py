@@ -113,7 +113,10 @@ def weight_path(spec: ModelSpec, bparams: dict, z=None, eps=None, prior_std=None
         kl = gaussian_kl(bparams["w0"], bparams["w_logstd"], prior_std)
         w = w + np.exp(bparams["w_logstd"]) * eps
     if spec.map_w0:
-        kl = 0.5 * float(np.sum((bparams["w0"] / np.asarray(prior_std, np.float64)) ** 2))
+        std = np.broadcast_to(np.asarray(prior_std, np.float64), bparams["w0"].shape)
+        kl = 0.5 * float(np.sum((bparams["w0"] / std) ** 2))
+        if spec.learn_prior_std:  # the density's log-normaliser depends on the learnt scale
+            kl += float(np.sum(np.log(std)))
     if spec.posterior != "sde":
         return np.repeat(w[None], n + 1, axis=0), kl
     path = [w]
@@ -164,7 +167,10 @@ def forward_euler(spec: ModelSpec, params: dict, X: np.ndarray, noise: dict, *, 
                 h = squeeze(h)
             z = noise["z"][s, :, sl] if "z" in noise else None
             eps = noise["eps"][s, sl] if "eps" in noise else None
-            prior_std = block_prior_std(weight_prior_std(spec), sl)
+            prior_std = weight_prior_std(spec)
+            if spec.learn_prior_std:
+                prior_std = prior_std * (np.exp(params["log_prior_std"][0]) / spec.prior_std)
+            prior_std = block_prior_std(prior_std, sl)
             bparams = block_params(params, prefix)
             if spec.learn_diffusion:
                 bparams["log_diffusion"] = params["log_diffusion"]

@@ -62,6 +62,7 @@ class ModelSpec:
     diffusion: float = 0.1
     learn_diffusion: bool = False  # the diffusion a parameter, log_diffusion, started at ``diffusion``
     prior_std: float = 1.0
+    learn_prior_std: bool = False  # the prior's scale a parameter, log_prior_std, started at ``prior_std``
     w0_posterior: str = "point"  # "point" | "gaussian" | "map" (posterior="sde")
     prior_scaling: str = "none"  # "none" | "fan_in"
     solver: str = "euler"
@@ -101,6 +102,12 @@ class ModelSpec:
             raise ValueError(
                 f'learn_diffusion=True applies to posterior="sde" (the weights of posterior={self.posterior!r} '
                 "have no diffusion); set learn_diffusion=False"
+            )
+        if self.learn_prior_std and not (self.gaussian_w0 or self.map_w0):
+            raise ValueError(
+                "learn_prior_std=True applies to the weights' Gaussian prior (posterior=\"meanfield\", or "
+                f'w0_posterior="gaussian" or "map"); got posterior={self.posterior!r}, '
+                f"w0_posterior={self.w0_posterior!r}; set learn_prior_std=False"
             )
         check_choice("solver", self.solver, SOLVERS)
         check_choice("likelihood", self.likelihood, LIKELIHOODS)

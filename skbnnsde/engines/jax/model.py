@@ -11,7 +11,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ..conv import border_mask
-from ..params import split_weights
+from ..params import split_weights, weight_prior_std
 from ..specs import ModelSpec
 from .activations import activation
 
@@ -61,6 +61,15 @@ def diffusion(spec: ModelSpec, params):
     return jnp.exp(params["log_diffusion"][0]) if spec.learn_diffusion else float(spec.diffusion)
 
 
+def weight_prior(spec: ModelSpec, params):
+    """The std of the weights' Gaussian prior: :func:`~skbnnsde.engines.params.weight_prior_std`,
+    times ``exp(log_prior_std) / prior_std`` when ``spec.learn_prior_std``."""
+    std = weight_prior_std(spec)
+    if not spec.learn_prior_std:
+        return std
+    return std * (jnp.exp(params["log_prior_std"][0]) / spec.prior_std)
+
+
 def initial_state(spec: ModelSpec, x):
     """``h(0) = [x, zeros(aug_dim)]`` for inputs ``x`` of shape (B, n_features)."""
     if spec.aug_dim == 0:
@@ -83,10 +92,14 @@ def w0_kl(params, prior_std):
     return 0.5 * jnp.sum(var_ratio + mu**2 / prior_std**2 - 1.0 - jnp.log(var_ratio))
 
 
-def w0_prior_penalty(w0, prior_std):
+def w0_prior_penalty(w0, prior_std, learnt_scale=False):
     """The ``N(0, prior_std²)`` prior's negative log-density of the starting weights ``w0``, less
-    its constant: ``0.5 * sum((w0 / prior_std)²)`` (``w0_posterior="map"``)."""
-    return 0.5 * jnp.sum((w0 / prior_std) ** 2)
+    its constant: ``0.5 * sum((w0 / prior_std)²)`` (``w0_posterior="map"``), plus
+    ``sum(log prior_std)`` when the scale is learnt (``learnt_scale``)."""
+    penalty = 0.5 * jnp.sum((w0 / prior_std) ** 2)
+    if learnt_scale:
+        penalty = penalty + jnp.sum(jnp.log(jnp.broadcast_to(prior_std, w0.shape)))
+    return penalty
 
 
 # ---- architecture "conv" -----------------------------------------------------------------

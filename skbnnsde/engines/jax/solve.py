@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import jaxsde
 
 from ..options import SOLVER_SDE_TYPES
-from ..params import block_params, block_prior_std, block_slices, weight_prior_std
+from ..params import block_params, block_prior_std, block_slices
 from ..specs import ModelSpec, needs_levy_area
 from .model import (
     conv_hidden_drift,
@@ -41,6 +41,7 @@ from .model import (
     w0_kl,
     w0_prior_penalty,
     weight_drift,
+    weight_prior,
 )
 
 #: estimator solver name -> (sde_type, jaxsde method)
@@ -200,7 +201,7 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
         kl_w0 = w0_kl(bparams, w0_prior_std)
         kl = kl + kl_w0 if stochastic else kl_w0
     if spec.map_w0:  # or their prior's penalty
-        kl = kl + w0_prior_penalty(bparams["w0"], w0_prior_std)
+        kl = kl + w0_prior_penalty(bparams["w0"], w0_prior_std, spec.learn_prior_std)
     return h1, kl, w_path
 
 
@@ -212,7 +213,7 @@ def _features(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, 
     (n_steps + 1, n_weights) concatenates the blocks' (None unless ``full_path`` or ``stl``).
     """
     kw = dict(full_path=full_path, stl=stl, remat=remat, diffusion=diffusion(spec, params))
-    prior_std = weight_prior_std(spec)
+    prior_std = weight_prior(spec, params)
     if spec.architecture != "conv":
         hidden = functools.partial(hidden_drift, spec)
         return integrate_block(spec, hidden, initial_state(spec, x), params, noise, prior_std=prior_std, **kw)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..conv import border_mask
-from ..params import split_weights
+from ..params import split_weights, weight_prior_std
 from ..specs import ModelSpec
 from .activations import activation
 
@@ -116,6 +116,19 @@ def diffusion(spec: ModelSpec, params):
     return torch.exp(params["log_diffusion"][0]) if spec.learn_diffusion else spec.diffusion
 
 
+def weight_prior(spec: ModelSpec, params):
+    """The std of the weights' Gaussian prior: :func:`~skbnnsde.engines.params.weight_prior_std`
+    (a float or a tensor on ``params``' device), times ``exp(log_prior_std) / prior_std`` when
+    ``spec.learn_prior_std``."""
+    std = weight_prior_std(spec)
+    ref = params["readout.W"]
+    if not isinstance(std, float):
+        std = torch.as_tensor(std, dtype=ref.dtype, device=ref.device)
+    if not spec.learn_prior_std:
+        return std
+    return std * (torch.exp(params["log_prior_std"][0]) / spec.prior_std)
+
+
 def prior_drift(spec: ModelSpec, w):
     """The prior's drift ``p(w)``: ``-w`` (Ornstein-Uhlenbeck) or ``0`` (Brownian)."""
     return -w if spec.prior == "ou" else torch.zeros_like(w)
@@ -168,10 +181,14 @@ def w0_kl(params, prior_std):
     return 0.5 * torch.sum(torch.exp(log_var_ratio) + mu * mu / p2 - 1.0 - log_var_ratio)
 
 
-def w0_prior_penalty(w0, prior_std):
+def w0_prior_penalty(w0, prior_std, learnt_scale=False):
     """The ``N(0, prior_std²)`` prior's negative log-density of the starting weights ``w0``, less
-    its constant: ``0.5 * sum((w0 / prior_std)²)`` (``w0_posterior="map"``)."""
-    return 0.5 * torch.sum((w0 / prior_std) ** 2)
+    its constant: ``0.5 * sum((w0 / prior_std)²)`` (``w0_posterior="map"``), plus
+    ``sum(log prior_std)`` when the scale is learnt (``learnt_scale``)."""
+    penalty = 0.5 * torch.sum((w0 / prior_std) ** 2)
+    if learnt_scale:
+        penalty = penalty + torch.sum(torch.log(torch.as_tensor(prior_std).expand(w0.shape)))
+    return penalty
 
 
 def readout(params, h):

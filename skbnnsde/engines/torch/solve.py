@@ -43,11 +43,11 @@ import torch.utils.checkpoint
 import torchsde
 
 from ..options import SOLVER_SDE_TYPES
-from ..params import block_params, block_prior_std, block_slices, weight_prior_std
+from ..params import block_params, block_prior_std, block_slices
 from ..specs import ModelSpec, needs_levy_area
 from .brownian import GridBrownian
 from .model import _drift_layers, conv_hidden_drift, conv_initial_state, diffusion, hidden_drift, initial_state
-from .model import prior_drift, readout, squeeze, w0_kl, w0_prior_penalty, weight_drift
+from .model import prior_drift, readout, squeeze, w0_kl, w0_prior_penalty, weight_drift, weight_prior
 
 #: estimator solver name -> (sde_type, torchsde method); torchsde's methods have the same names
 SOLVER_METHODS = {name: (sde_type, name) for name, sde_type in SOLVER_SDE_TYPES.items()}
@@ -274,7 +274,7 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
         kl_w0 = w0_kl(bparams, w0_prior_std)
         kl = kl + kl_w0 if stochastic else kl_w0.expand(S)
     if spec.map_w0:  # or their prior's penalty
-        kl = kl + w0_prior_penalty(bparams["w0"], w0_prior_std)
+        kl = kl + w0_prior_penalty(bparams["w0"], w0_prior_std, spec.learn_prior_std)
     return h1, kl, w_path
 
 
@@ -291,9 +291,7 @@ def _features(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, 
     else:
         h = initial_state(spec, x).unsqueeze(0).expand(S, -1, -1)
     stages, mlp_hidden = spec.block_stages, functools.partial(hidden_drift, spec)
-    prior_std = weight_prior_std(spec)
-    if not isinstance(prior_std, float):
-        prior_std = torch.as_tensor(prior_std, dtype=h.dtype, device=h.device)
+    prior_std = weight_prior(spec, params)
     sigma = diffusion(spec, params)
     kl, paths = 0.0, []
     for k, (prefix, layout, sl) in enumerate(block_slices(spec)):
