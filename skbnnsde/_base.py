@@ -32,7 +32,7 @@ from .engines.options import (
     parse_layer_sizes,
     parse_n_blocks,
 )
-from .engines.specs import SMALL_DATA_ROWS, ModelSpec, TrainSpec
+from .engines.specs import LEARN_DIFFUSION_MAX_ROWS, SMALL_DATA_ROWS, ModelSpec, TrainSpec
 from ._ensemble import AUTO_ENSEMBLE_MEMBERS, AUTO_ENSEMBLE_MEMBERS_SMALL_REGRESSION
 from ._partial_fit import ContinuedTrainingMixin, _draw_seeds
 from ._sampling import PosteriorSamplingMixin
@@ -59,7 +59,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         "time_dependent_drift": ["boolean"],
         "prior": [StrOptions(set(PRIORS))],
         "diffusion": [Interval(Real, 0, None, closed="neither")],
-        "learn_diffusion": ["boolean"],
+        "learn_diffusion": ["boolean", StrOptions({"auto"})],
         "prior_std": [Interval(Real, 0, None, closed="neither")],
         "learn_prior_std": ["boolean"],
         "prior_scaling": [StrOptions(set(PRIOR_SCALINGS))],
@@ -108,7 +108,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         time_dependent_drift=True,
         prior="ou",
         diffusion=0.1,
-        learn_diffusion=False,
+        learn_diffusion="auto",
         prior_std=1.0,
         learn_prior_std=False,
         prior_scaling="none",
@@ -242,10 +242,18 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
             return self._small_regression(n_train_rows)
         return bool(self.laplace)
 
+    def _learns_diffusion(self, n_train_rows: int) -> bool:
+        """Whether a fit on ``n_train_rows`` learns the diffusion (``learn_diffusion``'s docstring)."""
+        if self.posterior != "sde":
+            return False
+        if self.learn_diffusion == "auto":
+            return n_train_rows <= LEARN_DIFFUSION_MAX_ROWS
+        return bool(self.learn_diffusion)
+
     def _likelihood(self) -> str:
         return self._default_likelihood if self.likelihood is None else self.likelihood
 
-    def _model_spec(self, n_features: int, n_outputs: int, device: str) -> ModelSpec:
+    def _model_spec(self, n_features: int, n_outputs: int, device: str, n_train_rows: int) -> ModelSpec:
         conv = {}
         if self.architecture == "conv":
             conv = dict(
@@ -266,7 +274,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
             prior=self.prior,
             posterior=self.posterior,
             diffusion=float(self.diffusion),
-            learn_diffusion=bool(self.learn_diffusion),
+            learn_diffusion=self._learns_diffusion(n_train_rows),
             prior_std=float(self.prior_std),
             learn_prior_std=bool(self.learn_prior_std),
             prior_scaling=self.prior_scaling,
@@ -319,7 +327,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
 
         engine = self._engine()
         device = self._resolve_device(engine)
-        spec = self._model_spec(X.shape[1], n_outputs, device)
+        spec = self._model_spec(X.shape[1], n_outputs, device, X.shape[0])
         train = self._train_spec()
 
         init_seed, train_seed, split_seed, predict_seed = _draw_seeds(self.random_state)

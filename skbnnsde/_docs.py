@@ -67,13 +67,18 @@ PARAMETERS_DOC = """\
     diffusion : float, default=0.1
         Constant diffusion of the weight SDEs (prior and posterior); with
         ``learn_diffusion=True``, its starting value.
-    learn_diffusion : bool, default=False
+    learn_diffusion : bool or "auto", default="auto"
         For ``posterior="sde"``, learn the diffusion with the other parameters by the ELBO
         (empirical Bayes; ``params_["log_diffusion"]``, one per ensemble member). Prior and
         posterior share it, so the ELBO trades the spread that the weight noise puts on the
-        function against the drift it has to pay for: on sets where the function is
-        nearly deterministic it lowers the diffusion and the noise estimate with it. The
-        fit costs what a fixed diffusion's does.
+        function against the drift it has to pay for: where the function is nearly
+        deterministic it lowers the diffusion, and the noise estimate with it. The fit
+        costs what a fixed diffusion's does. False keeps ``diffusion`` fixed, as in the
+        paper. "auto" learns it on fits of at most 10,000 rows; on larger sets the KL,
+        divided by the rows, hardly weighs, the ELBO picks the diffusion for the training
+        fit alone, and a fixed one predicted a little better (``partial_fit`` decides on the
+        rows of its first call, and later calls continue that model). Ignored by the other
+        posteriors, whose weights have no diffusion.
     prior_std : float, default=1.0
         Standard deviation of the Gaussian prior ``N(0, prior_std²)`` on the weights of
         ``posterior="meanfield"`` and on the starting weights ``w(0)`` of
@@ -81,10 +86,11 @@ PARAMETERS_DOC = """\
         starting value.
     learn_prior_std : bool, default=False
         Learn the scale of that Gaussian prior with the other parameters by the ELBO
-        (empirical Bayes; ``params_["log_prior_std"]``; under ``prior_scaling="fan_in"`` one
-        factor for every layer). For ``posterior="meanfield"`` and ``w0_posterior``
-        "gaussian" or "map" (with "map" the prior's log-normaliser joins its penalty, so
-        the scale cannot grow without bound); a ValueError otherwise.
+        (empirical Bayes; ``params_["log_prior_std"]``, one per ensemble member; under
+        ``prior_scaling="fan_in"`` one factor for every layer). For the Gaussian posteriors
+        over weights, ``posterior="meanfield"`` and ``w0_posterior="gaussian"``, whose ELBO
+        bounds the evidence; a ValueError otherwise (a point estimate and its prior's scale,
+        ``w0_posterior="map"``, have no joint optimum: both shrink to zero).
     prior_scaling : {"none", "fan_in"}, default="none"
         "fan_in" divides that prior's standard deviation, layer by layer, by the square root
         of the layer's fan-in (the scale the weights are initialised at), so that with

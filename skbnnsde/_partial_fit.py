@@ -117,7 +117,9 @@ class ContinuedTrainingMixin:
             y_enc, n_outputs = _standardised_targets(self, y, sample_weight)
 
         engine = self._engine()
-        spec = self._model_spec(X.shape[1], n_outputs, self._resolve_device(engine))
+        spec = self._model_spec(X.shape[1], n_outputs, self._resolve_device(engine), X.shape[0])
+        if not first and self.learn_diffusion == "auto":  # "auto" continues what the first fit chose
+            spec = spec.replace(learn_diffusion=bool(self.spec_.get("learn_diffusion", False)))
         train = self._train_spec()
         if first:
             init_seed, seed, _, predict_seed = _draw_seeds(self.random_state)

@@ -134,3 +134,31 @@ def test_adjoint_fit_with_the_laplace_step(engine, data):
                           **dict(TINY, max_iter=3)).fit(X, y)
     mean, std = est.predict(X, return_std=True)
     assert np.all(np.isfinite(mean)) and np.all(std > 0)
+
+
+@pytest.mark.parametrize("posterior", ["meanfield", "point"])
+def test_the_default_learn_diffusion_is_ignored_without_a_diffusion(posterior, data):
+    """The estimators' default (True) applies to ``posterior="sde"``; the others fit without it."""
+    X, y = data
+    est = SDEBNNRegressor(posterior=posterior, n_ensembles=1, laplace=False, **dict(TINY, max_iter=2)).fit(X, y)
+    assert est.learn_diffusion and "log_diffusion" not in est.params_ and not est.spec_["learn_diffusion"]
+
+
+@pytest.mark.parametrize("n_rows,learnt", [(40, True), (10_001, False)])
+def test_auto_learns_the_diffusion_up_to_ten_thousand_rows(n_rows, learnt):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_rows, 1))
+    y = np.sin(X[:, 0])
+    est = SDEBNNRegressor(n_ensembles=1, laplace=False, batch_size=n_rows, **dict(TINY, max_iter=1)).fit(X, y)
+    assert est.learn_diffusion == "auto" and ("log_diffusion" in est.params_) == learnt
+
+
+def test_partial_fit_continues_what_auto_chose(data):
+    X, y = data
+    est = SDEBNNRegressor(n_ensembles=1, laplace=False, **dict(TINY, max_iter=2)).fit(X, y)
+    before = est.params_["log_diffusion"].copy()
+    est.partial_fit(X, y)
+    assert est.spec_["learn_diffusion"] and not np.array_equal(est.params_["log_diffusion"], before)
+    stream = SDEBNNRegressor(n_ensembles=1, **dict(TINY, max_iter=2)).partial_fit(X, y)  # decided on these 40 rows
+    stream.partial_fit(np.repeat(X, 300, axis=0)[:12_000], np.repeat(y, 300)[:12_000])  # continues: no refit
+    assert stream.spec_["learn_diffusion"] and "log_diffusion" in stream.params_

@@ -113,10 +113,7 @@ def weight_path(spec: ModelSpec, bparams: dict, z=None, eps=None, prior_std=None
         kl = gaussian_kl(bparams["w0"], bparams["w_logstd"], prior_std)
         w = w + np.exp(bparams["w_logstd"]) * eps
     if spec.map_w0:
-        std = np.broadcast_to(np.asarray(prior_std, np.float64), bparams["w0"].shape)
-        kl = 0.5 * float(np.sum((bparams["w0"] / std) ** 2))
-        if spec.learn_prior_std:  # the density's log-normaliser depends on the learnt scale
-            kl += float(np.sum(np.log(std)))
+        kl = 0.5 * float(np.sum((bparams["w0"] / np.asarray(prior_std, np.float64)) ** 2))
     if spec.posterior != "sde":
         return np.repeat(w[None], n + 1, axis=0), kl
     path = [w]

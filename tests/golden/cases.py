@@ -54,6 +54,7 @@ BASE = {
     "random_state": 0,
     "laplace": False,  # recorded before laplace="auto" became the default; test_laplace.py covers it
     "n_ensembles": 1,  # recorded before n_ensembles="auto"; member 0 of an ensemble is this fit (test_ensemble.py)
+    "learn_diffusion": False,  # recorded before it became the default; tests/test_learnt_diffusion.py covers it
 }
 CONV = {"architecture": "conv", "image_shape": (1, 4, 4), "n_blocks": (1, 1)}
 

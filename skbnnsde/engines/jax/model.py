@@ -92,14 +92,10 @@ def w0_kl(params, prior_std):
     return 0.5 * jnp.sum(var_ratio + mu**2 / prior_std**2 - 1.0 - jnp.log(var_ratio))
 
 
-def w0_prior_penalty(w0, prior_std, learnt_scale=False):
+def w0_prior_penalty(w0, prior_std):
     """The ``N(0, prior_std²)`` prior's negative log-density of the starting weights ``w0``, less
-    its constant: ``0.5 * sum((w0 / prior_std)²)`` (``w0_posterior="map"``), plus
-    ``sum(log prior_std)`` when the scale is learnt (``learnt_scale``)."""
-    penalty = 0.5 * jnp.sum((w0 / prior_std) ** 2)
-    if learnt_scale:
-        penalty = penalty + jnp.sum(jnp.log(jnp.broadcast_to(prior_std, w0.shape)))
-    return penalty
+    its constant: ``0.5 * sum((w0 / prior_std)²)`` (``w0_posterior="map"``)."""
+    return 0.5 * jnp.sum((w0 / prior_std) ** 2)
 
 
 # ---- architecture "conv" -----------------------------------------------------------------

@@ -201,7 +201,7 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
         kl_w0 = w0_kl(bparams, w0_prior_std)
         kl = kl + kl_w0 if stochastic else kl_w0
     if spec.map_w0:  # or their prior's penalty
-        kl = kl + w0_prior_penalty(bparams["w0"], w0_prior_std, spec.learn_prior_std)
+        kl = kl + w0_prior_penalty(bparams["w0"], w0_prior_std)
     return h1, kl, w_path
 
 

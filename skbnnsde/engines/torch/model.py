@@ -181,14 +181,10 @@ def w0_kl(params, prior_std):
     return 0.5 * torch.sum(torch.exp(log_var_ratio) + mu * mu / p2 - 1.0 - log_var_ratio)
 
 
-def w0_prior_penalty(w0, prior_std, learnt_scale=False):
+def w0_prior_penalty(w0, prior_std):
     """The ``N(0, prior_std²)`` prior's negative log-density of the starting weights ``w0``, less
-    its constant: ``0.5 * sum((w0 / prior_std)²)`` (``w0_posterior="map"``), plus
-    ``sum(log prior_std)`` when the scale is learnt (``learnt_scale``)."""
-    penalty = 0.5 * torch.sum((w0 / prior_std) ** 2)
-    if learnt_scale:
-        penalty = penalty + torch.sum(torch.log(torch.as_tensor(prior_std).expand(w0.shape)))
-    return penalty
+    its constant: ``0.5 * sum((w0 / prior_std)²)`` (``w0_posterior="map"``)."""
+    return 0.5 * torch.sum((w0 / prior_std) ** 2)
 
 
 def readout(params, h):
