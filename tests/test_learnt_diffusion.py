@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from engine_params import ENGINE_PARAMS
 from test_engine_parity import ENGINES, forward, make_spec, perturbed_params
-from w0_priors import assert_engine_matches_reference, w0_prior_spec
+from w0_priors import assert_engine_matches_reference, sine_rows, w0_prior_spec
 
 from skbnnsde import SDEBNNRegressor
 from skbnnsde.engines import get_engine, is_installed
@@ -109,16 +109,9 @@ TINY = dict(n_steps=4, hidden_layer_sizes=(8,), weight_drift_sizes=(8,), max_ite
             n_predict_samples=4, random_state=0)
 
 
-@pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(40, 2))
-    return X, np.sin(2 * X[:, 0]) + 0.05 * rng.normal(size=40)
-
-
 @pytest.mark.parametrize("engine", ENGINE_PARAMS)
-def test_fit_learns_the_diffusion_for_every_member(engine, data):
-    X, y = data
+def test_fit_learns_the_diffusion_for_every_member(engine):
+    X, y = sine_rows(0.05)
     est = SDEBNNRegressor(engine=engine, learn_diffusion=True, n_ensembles=2, laplace=False, **TINY).fit(X, y)
     learnt = np.exp(est.params_["log_diffusion"])
     assert learnt.shape == (2, 1) and np.all(np.isfinite(learnt))
@@ -127,9 +120,9 @@ def test_fit_learns_the_diffusion_for_every_member(engine, data):
 
 
 @pytest.mark.parametrize("engine", ENGINE_PARAMS)
-def test_adjoint_fit_with_the_laplace_step(engine, data):
+def test_adjoint_fit_with_the_laplace_step(engine):
     """The Laplace step's forward-mode Jacobian ignores ``adjoint`` (it crashed with it before)."""
-    X, y = data
+    X, y = sine_rows(0.05)
     est = SDEBNNRegressor(engine=engine, adjoint=True, stl=False, learn_diffusion=True, laplace=True, n_ensembles=1,
                           **dict(TINY, max_iter=3)).fit(X, y)
     mean, std = est.predict(X, return_std=True)
@@ -137,9 +130,9 @@ def test_adjoint_fit_with_the_laplace_step(engine, data):
 
 
 @pytest.mark.parametrize("posterior", ["meanfield", "point"])
-def test_the_default_learn_diffusion_is_ignored_without_a_diffusion(posterior, data):
-    """The estimators' default (True) applies to ``posterior="sde"``; the others fit without it."""
-    X, y = data
+def test_the_default_learn_diffusion_is_ignored_without_a_diffusion(posterior):
+    """The estimators' default ("auto") applies to ``posterior="sde"``; the others fit without it."""
+    X, y = sine_rows(0.05)
     est = SDEBNNRegressor(posterior=posterior, n_ensembles=1, laplace=False, **dict(TINY, max_iter=2)).fit(X, y)
     assert est.learn_diffusion and "log_diffusion" not in est.params_ and not est.spec_["learn_diffusion"]
 
@@ -153,8 +146,8 @@ def test_auto_learns_the_diffusion_up_to_ten_thousand_rows(n_rows, learnt):
     assert est.learn_diffusion == "auto" and ("log_diffusion" in est.params_) == learnt
 
 
-def test_partial_fit_continues_what_auto_chose(data):
-    X, y = data
+def test_partial_fit_continues_what_auto_chose():
+    X, y = sine_rows(0.05)
     est = SDEBNNRegressor(n_ensembles=1, laplace=False, **dict(TINY, max_iter=2)).fit(X, y)
     before = est.params_["log_diffusion"].copy()
     est.partial_fit(X, y)

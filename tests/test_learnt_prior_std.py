@@ -17,7 +17,7 @@ import pytest
 from engine_params import ENGINE_PARAMS
 from test_engine_parity import ENGINES, forward, make_spec, perturbed_params
 from test_learnt_diffusion import loss_and_gradients
-from w0_priors import assert_engine_matches_reference, perturbed_gaussian_w0_params, w0_prior_spec
+from w0_priors import assert_engine_matches_reference, perturbed_gaussian_w0_params, sine_rows, w0_prior_spec
 
 from skbnnsde import SDEBNNRegressor
 from skbnnsde.engines.noise import sample_noise
@@ -100,9 +100,7 @@ def test_learn_prior_std_needs_a_gaussian_posterior(w0_posterior):
 @pytest.mark.parametrize("engine", ENGINE_PARAMS)
 @pytest.mark.parametrize("w0_posterior", ["gaussian", "meanfield"])
 def test_fit_learns_the_prior_scale(engine, w0_posterior):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(40, 2))
-    y = np.sin(2 * X[:, 0]) + 0.05 * rng.normal(size=40)
+    X, y = sine_rows(0.05)
     posterior = dict(posterior="meanfield") if w0_posterior == "meanfield" else dict(w0_posterior=w0_posterior)
     est = SDEBNNRegressor(engine=engine, **posterior, prior_scaling="fan_in", learn_prior_std=True,
                           n_ensembles=2, laplace=False, n_steps=4, hidden_layer_sizes=(8,), weight_drift_sizes=(8,),

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from engine_params import ENGINE_PARAMS
 from test_engine_parity import ENGINES, forward, make_spec, perturbed_params
-from w0_priors import assert_engine_matches_reference, starting_weights_term, w0_prior_spec
+from w0_priors import assert_engine_matches_reference, sine_rows, starting_weights_term, w0_prior_spec
 
 from skbnnsde import SDEBNNRegressor
 from skbnnsde.engines.noise import sample_noise
@@ -58,9 +58,7 @@ TINY = dict(n_ensembles=1, laplace=False, n_steps=4, hidden_layer_sizes=(8,), we
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(40, 2))
-    return X, np.sin(2 * X[:, 0]) + 0.1 * rng.normal(size=40)
+    return sine_rows(0.1)
 
 
 @pytest.mark.parametrize("engine", ENGINE_PARAMS)

@@ -1,4 +1,4 @@
-"""Helpers of the starting-weight prior tests (``w0_posterior="gaussian"`` and ``"map"``)."""
+"""Helpers of the prior tests (``w0_posterior`` "gaussian" and "map", the learnt diffusion and prior scale)."""
 
 from __future__ import annotations
 
@@ -52,3 +52,10 @@ def perturbed_gaussian_w0_params(spec, seed=0):
         if k.endswith("w_logstd"):
             params[k] = (params[k] + 1.0 + 0.3 * rng.normal(size=params[k].shape)).astype(params[k].dtype)
     return params
+
+
+def sine_rows(noise: float):
+    """40 rows of two features, ``y = sin(2 x_0)`` plus Gaussian noise of std ``noise`` (seed 0)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    return X, np.sin(2 * X[:, 0]) + noise * rng.normal(size=40)
