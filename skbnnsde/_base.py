@@ -247,7 +247,7 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         if self.posterior != "sde":
             return False
         if self.learn_diffusion == "auto":
-            return n_train_rows <= LEARN_DIFFUSION_MAX_ROWS
+            return self._task == "regression" and n_train_rows <= LEARN_DIFFUSION_MAX_ROWS
         return bool(self.learn_diffusion)
 
     def _likelihood(self) -> str:

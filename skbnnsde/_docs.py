@@ -74,11 +74,12 @@ PARAMETERS_DOC = """\
         function against the drift it has to pay for: where the function is nearly
         deterministic it lowers the diffusion, and the noise estimate with it. The fit
         costs what a fixed diffusion's does. False keeps ``diffusion`` fixed, as in the
-        paper. "auto" learns it on fits of at most 10,000 rows; on larger sets the KL,
-        divided by the rows, hardly weighs, the ELBO picks the diffusion for the training
-        fit alone, and a fixed one predicted a little better (``partial_fit`` decides on the
-        rows of its first call, and later calls continue that model). Ignored by the other
-        posteriors, whose weights have no diffusion.
+        paper. "auto" learns it for a regressor fitted on at most 10,000 rows; on larger
+        sets the KL, divided by the rows, hardly weighs, the ELBO picks the diffusion for the
+        training fit alone, and a fixed one predicted a little better; for a classifier,
+        which has no noise scale to absorb the weights' spread, it changed nothing measured
+        (``partial_fit`` decides on the rows of its first call, and later calls continue
+        that model). Ignored by the other posteriors, whose weights have no diffusion.
     prior_std : float, default=1.0
         Standard deviation of the Gaussian prior ``N(0, prior_std²)`` on the weights of
         ``posterior="meanfield"`` and on the starting weights ``w(0)`` of

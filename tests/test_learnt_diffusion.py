@@ -18,7 +18,7 @@ from engine_params import ENGINE_PARAMS
 from test_engine_parity import ENGINES, forward, make_spec, perturbed_params
 from w0_priors import assert_engine_matches_reference, sine_rows, w0_prior_spec
 
-from skbnnsde import SDEBNNRegressor
+from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
 from skbnnsde.engines import get_engine, is_installed
 from skbnnsde.engines.noise import sample_noise
 from skbnnsde.engines.specs import TrainSpec
@@ -138,12 +138,16 @@ def test_the_default_learn_diffusion_is_ignored_without_a_diffusion(posterior):
 
 
 @pytest.mark.parametrize("n_rows,learnt", [(40, True), (10_001, False)])
-def test_auto_learns_the_diffusion_up_to_ten_thousand_rows(n_rows, learnt):
+def test_auto_learns_a_regressors_diffusion_up_to_ten_thousand_rows(n_rows, learnt):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n_rows, 1))
     y = np.sin(X[:, 0])
     est = SDEBNNRegressor(n_ensembles=1, laplace=False, batch_size=n_rows, **dict(TINY, max_iter=1)).fit(X, y)
     assert est.learn_diffusion == "auto" and ("log_diffusion" in est.params_) == learnt
+    labels = (y > 0).astype(int)
+    clf = SDEBNNClassifier(n_ensembles=1, batch_size=n_rows, **dict(TINY, max_iter=1)).fit(X, labels)
+    assert "log_diffusion" not in clf.params_  # "auto" leaves a classifier's fixed
+    assert "log_diffusion" in clf.set_params(learn_diffusion=True).fit(X, labels).params_
 
 
 def test_partial_fit_continues_what_auto_chose():
