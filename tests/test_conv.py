@@ -56,12 +56,12 @@ def test_bad_image_shape_raises_naming_it(image_shape, digits60):
 
 def test_image_shape_and_n_blocks_forms():
     """(H, W) means one channel; n_blocks accepts the original's "2-2-2" strings."""
-    a = SDEBNNClassifier(**{**TINY, "image_shape": (8, 8), "n_blocks": "1-1"})._model_spec(64, 10, "cpu")
-    b = SDEBNNClassifier(**TINY)._model_spec(64, 10, "cpu")
+    a = SDEBNNClassifier(**{**TINY, "image_shape": (8, 8), "n_blocks": "1-1"})._model_spec(64, 10, "cpu", 60)
+    b = SDEBNNClassifier(**TINY)._model_spec(64, 10, "cpu", 60)
     assert a == b and a.image_shape == (1, 8, 8) and a.n_blocks == (1, 1)
     with pytest.raises(ValueError, match="n_blocks"):
         SDEBNNClassifier(**{**TINY, "n_blocks": "2-x"})._check_params()
-    mlp = SDEBNNClassifier(image_shape=(1, 8, 8))._model_spec(64, 10, "cpu")
+    mlp = SDEBNNClassifier(image_shape=(1, 8, 8))._model_spec(64, 10, "cpu", 60)
     assert mlp.architecture == "mlp" and mlp.image_shape is None  # ignored by the mlp
 
 
