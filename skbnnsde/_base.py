@@ -32,14 +32,14 @@ from .engines.options import (
     parse_layer_sizes,
     parse_n_blocks,
 )
-from .engines.specs import LEARN_DIFFUSION_MAX_ROWS, SMALL_DATA_ROWS, ModelSpec, TrainSpec
-from ._ensemble import AUTO_ENSEMBLE_MEMBERS, AUTO_ENSEMBLE_MEMBERS_SMALL_REGRESSION
+from .engines.specs import ModelSpec, TrainSpec
+from ._auto import AutoRulesMixin
 from ._partial_fit import ContinuedTrainingMixin, _draw_seeds
 from ._sampling import PosteriorSamplingMixin
 from ._validation import check_fit_sample_weight
 
 
-class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
+class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
     """Hyperparameters, validation, engine dispatch and the training loop's driver."""
 
     _parameter_constraints: dict = {
@@ -228,28 +228,6 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         if self._laplace_forced() and self._task != "regression":
             raise ValueError("laplace=True is implemented for SDEBNNRegressor only; use laplace=False")
 
-    def _laplace_forced(self) -> bool:
-        """Whether ``laplace=True`` asks for the Laplace step whatever the data ("auto" decides per fit)."""
-        return self.laplace != "auto" and bool(self.laplace)
-
-    def _small_regression(self, n_train_rows: "int | None") -> bool:
-        """Whether a fit is a regressor's on at most ``SMALL_DATA_ROWS`` rows: where the "auto" options add to it."""
-        return self._task == "regression" and n_train_rows is not None and n_train_rows <= SMALL_DATA_ROWS
-
-    def _uses_laplace(self, n_train_rows: int) -> bool:
-        """Whether a fit on ``n_train_rows`` adds the Laplace step (``laplace``'s docstring)."""
-        if self.laplace == "auto":
-            return self._small_regression(n_train_rows)
-        return bool(self.laplace)
-
-    def _learns_diffusion(self, n_train_rows: int) -> bool:
-        """Whether a fit on ``n_train_rows`` learns the diffusion (``learn_diffusion``'s docstring)."""
-        if self.posterior != "sde":
-            return False
-        if self.learn_diffusion == "auto":
-            return self._task == "regression" and n_train_rows <= LEARN_DIFFUSION_MAX_ROWS
-        return bool(self.learn_diffusion)
-
     def _likelihood(self) -> str:
         return self._default_likelihood if self.likelihood is None else self.likelihood
 
@@ -367,16 +345,6 @@ class BaseSDEBNN(ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
         """Whether the fitted model is ``spec``'s, with ``n_members`` ensemble members."""
         same_members = self._n_members() == n_members
         return same_members and ModelSpec.from_dict(self.spec_).structure() == spec.structure()
-
-    def _ensemble_size(self, n_train_rows: "int | None") -> int:
-        """The members a fit on ``n_train_rows`` trains (``n_ensembles``'s docstring; None: ``partial_fit``)."""
-        if self.n_ensembles == "auto":
-            if n_train_rows is None:  # partial_fit
-                return 1
-            if self._small_regression(n_train_rows):
-                return AUTO_ENSEMBLE_MEMBERS_SMALL_REGRESSION
-            return AUTO_ENSEMBLE_MEMBERS
-        return int(self.n_ensembles)
 
     def _split_validation(self, X, y, sample_weight, seed):
         """``(X_train, y_train, weights_train, validation_data)``: ``validation_fraction`` held out."""

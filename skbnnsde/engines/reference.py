@@ -96,17 +96,17 @@ def gaussian_kl(mu: np.ndarray, log_std: np.ndarray, prior_std) -> float:
     return float(np.sum(np.log(p) - log_std + (np.exp(2 * log_std) + mu**2) / (2 * p**2) - 0.5))
 
 
-def weight_path(spec: ModelSpec, bparams: dict, z=None, eps=None, prior_std=None):
+def weight_path(spec: ModelSpec, bparams: dict, z=None, eps=None, prior_std=None, diffusion=None):
     """One block's weights on the grid, ``(n_steps + 1, n_w)``, and its KL, with Euler steps.
 
     ``z`` (n_steps, n_w): the standard normals of ``"sde"``; ``eps`` (n_w,): of the starting
     weights (``spec.gaussian_w0``), whose KL to ``N(0, prior_std²)`` is added
     (``prior_std``: this block's :func:`~skbnnsde.engines.params.weight_prior_std`); for
-    ``spec.map_w0`` that prior's ``0.5 * sum((w0 / prior_std)²)`` is added instead. The
-    diffusion is ``exp(log_diffusion)`` when ``spec.learn_diffusion`` (pass it in ``bparams``).
+    ``spec.map_w0`` that prior's ``0.5 * sum((w0 / prior_std)²)`` is added instead.
+    ``diffusion``: the weights' (default ``spec.diffusion``; ``exp(log_diffusion)`` when learnt).
     """
     w, dt, n = bparams["w0"].copy(), spec.dt, spec.n_steps
-    sigma = float(np.exp(bparams["log_diffusion"][0])) if spec.learn_diffusion else spec.diffusion
+    sigma = spec.diffusion if diffusion is None else diffusion
     kl = 0.0
     prior_std = spec.prior_std if prior_std is None else prior_std
     if spec.gaussian_w0:
@@ -149,6 +149,11 @@ def forward_euler(spec: ModelSpec, params: dict, X: np.ndarray, noise: dict, *, 
     params = {k: np.asarray(v, np.float64) for k, v in params.items()}
     S = next((v.shape[0] for v in noise.values()), 1)
     conv = spec.architecture == "conv"
+    # the learnt hyperparameters (spec.learn_diffusion, spec.learn_prior_std), as the engines' model.py has them
+    sigma = float(np.exp(params["log_diffusion"][0])) if spec.learn_diffusion else spec.diffusion
+    prior_std = weight_prior_std(spec)
+    if spec.learn_prior_std:
+        prior_std = prior_std * (np.exp(params["log_prior_std"][0]) / spec.prior_std)
     outs, kls, finals = [], [], []
     for s in range(S):
         if conv:
@@ -164,14 +169,8 @@ def forward_euler(spec: ModelSpec, params: dict, X: np.ndarray, noise: dict, *, 
                 h = squeeze(h)
             z = noise["z"][s, :, sl] if "z" in noise else None
             eps = noise["eps"][s, sl] if "eps" in noise else None
-            prior_std = weight_prior_std(spec)
-            if spec.learn_prior_std:
-                prior_std = prior_std * (np.exp(params["log_prior_std"][0]) / spec.prior_std)
-            prior_std = block_prior_std(prior_std, sl)
-            bparams = block_params(params, prefix)
-            if spec.learn_diffusion:
-                bparams["log_diffusion"] = params["log_diffusion"]
-            path, kl_k = weight_path(spec, bparams, z, eps, prior_std)
+            path, kl_k = weight_path(spec, block_params(params, prefix), z, eps, block_prior_std(prior_std, sl),
+                                     sigma)
             h = hidden_path(spec, h, path, layout if conv else None)[-1]
             kl += kl_k
         finals.append(h)

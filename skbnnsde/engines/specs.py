@@ -308,12 +308,6 @@ AUTO_MIN_STEPS = 2000
 #: ``max_iter="auto"`` trains them for ``AUTO_MIN_STEPS`` steps and ``laplace="auto"`` adds the Laplace step
 SMALL_DATA_ROWS = 200
 
-#: ``learn_diffusion="auto"`` learns a regressor's diffusion on fits of at most this many rows:
-#: it helped on the small UCI sets and cost a little on protein, where the KL, divided by the
-#: rows, hardly weighs and the ELBO picks the diffusion for the training fit alone; on the
-#: classification sets it changed nothing (measured in ``benchmarks/results/uncertainty.md``)
-LEARN_DIFFUSION_MAX_ROWS = 10_000
-
 
 @dataclass(frozen=True)
 class TrainSpec:

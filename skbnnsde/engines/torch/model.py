@@ -113,7 +113,7 @@ def squeeze(h):
 
 def diffusion(spec: ModelSpec, params):
     """The weights' diffusion: ``exp(log_diffusion)`` when ``spec.learn_diffusion``, else ``spec.diffusion``."""
-    return torch.exp(params["log_diffusion"][0]) if spec.learn_diffusion else spec.diffusion
+    return torch.exp(params["log_diffusion"][0]) if spec.learn_diffusion else float(spec.diffusion)
 
 
 def weight_prior(spec: ModelSpec, params):

@@ -1,0 +1,52 @@
+"""The data-dependent choices of the "auto" hyperparameters (``laplace``, ``n_ensembles``,
+``learn_diffusion``): each a method of the rows a fit trains on, shared by both estimators.
+
+Nothing here imports torch or jax.
+"""
+
+from __future__ import annotations
+
+from ._ensemble import AUTO_ENSEMBLE_MEMBERS, AUTO_ENSEMBLE_MEMBERS_SMALL_REGRESSION
+from .engines.specs import SMALL_DATA_ROWS
+
+#: ``learn_diffusion="auto"`` learns a regressor's diffusion on fits of at most this many rows:
+#: it helped on the small UCI sets and cost a little on protein, where the KL, divided by the
+#: rows, hardly weighs and the ELBO picks the diffusion for the training fit alone; on the
+#: classification sets it changed nothing (measured in ``benchmarks/results/uncertainty.md``)
+LEARN_DIFFUSION_MAX_ROWS = 10_000
+
+
+class AutoRulesMixin:
+    """What "auto" means for a fit of a given size (the parameters' docstrings say why)."""
+
+    def _laplace_forced(self) -> bool:
+        """Whether ``laplace=True`` asks for the Laplace step whatever the data ("auto" decides per fit)."""
+        return self.laplace != "auto" and bool(self.laplace)
+
+    def _small_regression(self, n_train_rows: "int | None") -> bool:
+        """Whether a fit is a regressor's on at most ``SMALL_DATA_ROWS`` rows: where the "auto" options add to it."""
+        return self._task == "regression" and n_train_rows is not None and n_train_rows <= SMALL_DATA_ROWS
+
+    def _uses_laplace(self, n_train_rows: int) -> bool:
+        """Whether a fit on ``n_train_rows`` adds the Laplace step (``laplace``'s docstring)."""
+        if self.laplace == "auto":
+            return self._small_regression(n_train_rows)
+        return bool(self.laplace)
+
+    def _learns_diffusion(self, n_train_rows: int) -> bool:
+        """Whether a fit on ``n_train_rows`` learns the diffusion (``learn_diffusion``'s docstring)."""
+        if self.posterior != "sde":
+            return False
+        if self.learn_diffusion == "auto":
+            return self._task == "regression" and n_train_rows <= LEARN_DIFFUSION_MAX_ROWS
+        return bool(self.learn_diffusion)
+
+    def _ensemble_size(self, n_train_rows: "int | None") -> int:
+        """The members a fit on ``n_train_rows`` trains (``n_ensembles``'s docstring; None: ``partial_fit``)."""
+        if self.n_ensembles == "auto":
+            if n_train_rows is None:  # partial_fit
+                return 1
+            if self._small_regression(n_train_rows):
+                return AUTO_ENSEMBLE_MEMBERS_SMALL_REGRESSION
+            return AUTO_ENSEMBLE_MEMBERS
+        return int(self.n_ensembles)
