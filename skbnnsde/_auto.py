@@ -27,8 +27,28 @@ class AutoRulesMixin:
         """Whether a fit is a regressor's on at most ``SMALL_DATA_ROWS`` rows: where the "auto" options add to it."""
         return self._task == "regression" and n_train_rows is not None and n_train_rows <= SMALL_DATA_ROWS
 
+    def _laplace_has_parameters(self) -> bool:
+        """Whether training leaves a point estimate for the Laplace step to cover (``w0`` or the read-out)."""
+        gaussian_w0 = self.posterior == "meanfield" or (self.posterior == "sde" and self.w0_posterior == "gaussian")
+        return not (gaussian_w0 and self.readout_posterior == "gaussian")
+
+    def _check_laplace(self) -> None:
+        """ValueError where ``laplace=True`` cannot apply: a classifier, or nothing fitted as a point."""
+        if not self._laplace_forced():
+            return
+        if self._task != "regression":
+            raise ValueError("laplace=True is implemented for SDEBNNRegressor only; use laplace=False")
+        if not self._laplace_has_parameters():
+            raise ValueError(
+                "laplace=True covers the parameters that training fits as points, and with these options "
+                "every weight has a Gaussian posterior already (w0 and the read-out); use laplace=False "
+                'or readout_posterior="point"'
+            )
+
     def _uses_laplace(self, n_train_rows: int) -> bool:
         """Whether a fit on ``n_train_rows`` adds the Laplace step (``laplace``'s docstring)."""
+        if not self._laplace_has_parameters():
+            return False
         if self.laplace == "auto":
             return self._small_regression(n_train_rows)
         return bool(self.laplace)

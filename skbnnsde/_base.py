@@ -25,6 +25,7 @@ from .engines.options import (
     POSTERIORS,
     PRIOR_SCALINGS,
     PRIORS,
+    READOUT_POSTERIORS,
     SOLVERS,
     STL_ADJOINT_MESSAGE,
     W0_POSTERIORS,
@@ -64,6 +65,7 @@ class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
         "learn_prior_std": ["boolean"],
         "prior_scaling": [StrOptions(set(PRIOR_SCALINGS))],
         "w0_posterior": [StrOptions(set(W0_POSTERIORS))],
+        "readout_posterior": [StrOptions(set(READOUT_POSTERIORS))],
         "posterior": [StrOptions(set(POSTERIORS))],
         "stl": ["boolean"],
         "laplace": ["boolean", StrOptions({"auto"})],
@@ -114,6 +116,7 @@ class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
         prior_scaling="none",
         posterior="sde",
         w0_posterior="point",
+        readout_posterior="point",
         stl=True,
         laplace="auto",
         kl_weight=1.0,
@@ -160,6 +163,7 @@ class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
         self.prior_scaling = prior_scaling
         self.posterior = posterior
         self.w0_posterior = w0_posterior
+        self.readout_posterior = readout_posterior
         self.stl = stl
         self.laplace = laplace
         self.kl_weight = kl_weight
@@ -225,8 +229,7 @@ class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
             raise ValueError(f"likelihood must be one of {self._likelihoods}, got {self.likelihood!r}")
         if self.stl and self.adjoint and self.posterior == "sde":
             raise ValueError(STL_ADJOINT_MESSAGE)
-        if self._laplace_forced() and self._task != "regression":
-            raise ValueError("laplace=True is implemented for SDEBNNRegressor only; use laplace=False")
+        self._check_laplace()
 
     def _likelihood(self) -> str:
         return self._default_likelihood if self.likelihood is None else self.likelihood
@@ -257,6 +260,7 @@ class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
             learn_prior_std=bool(self.learn_prior_std),
             prior_scaling=self.prior_scaling,
             w0_posterior=self.w0_posterior,
+            readout_posterior=self.readout_posterior,
             solver=self.solver,
             n_steps=int(self.n_steps),
             adjoint=bool(self.adjoint),

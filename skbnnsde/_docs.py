@@ -82,16 +82,17 @@ PARAMETERS_DOC = """\
         that model). Ignored by the other posteriors, whose weights have no diffusion.
     prior_std : float, default=1.0
         Standard deviation of the Gaussian prior ``N(0, prior_std²)`` on the weights of
-        ``posterior="meanfield"`` and on the starting weights ``w(0)`` of
-        ``w0_posterior="gaussian"`` or ``"map"``; with ``learn_prior_std=True``, its
-        starting value.
+        ``posterior="meanfield"``, on the starting weights ``w(0)`` of
+        ``w0_posterior="gaussian"`` or ``"map"`` and on the read-out of
+        ``readout_posterior="gaussian"``; with ``learn_prior_std=True``, its starting value.
     learn_prior_std : bool, default=False
         Learn the scale of that Gaussian prior with the other parameters by the ELBO
         (empirical Bayes; ``params_["log_prior_std"]``, one per ensemble member; under
         ``prior_scaling="fan_in"`` one factor for every layer). For the Gaussian posteriors
-        over weights, ``posterior="meanfield"`` and ``w0_posterior="gaussian"``, whose ELBO
-        bounds the evidence; a ValueError otherwise (a point estimate and its prior's scale,
-        ``w0_posterior="map"``, have no joint optimum: both shrink to zero).
+        over weights, ``posterior="meanfield"``, ``w0_posterior="gaussian"`` and
+        ``readout_posterior="gaussian"``, whose ELBO bounds the evidence; a ValueError
+        otherwise (a point estimate and its prior's scale, ``w0_posterior="map"``, have no
+        joint optimum: both shrink to zero).
     prior_scaling : {"none", "fan_in"}, default="none"
         "fan_in" divides that prior's standard deviation, layer by layer, by the square root
         of the layer's fan-in (the scale the weights are initialised at), so that with
@@ -111,13 +112,21 @@ PARAMETERS_DOC = """\
         "gaussian" lost accuracy and calibration; ``benchmarks/results/uncertainty.md``). On
         a few dozen regression rows the "gaussian" KL outweighs the data and the fit
         flattens.
+    readout_posterior : {"point", "gaussian"}, default="point"
+        What is learnt about the read-out's weights and biases: a point estimate (the
+        paper's model), or a mean-field Gaussian with its KL to the ``prior_std`` prior
+        (divided by the square root of the read-out's fan-in under ``prior_scaling="fan_in"``)
+        added to the ELBO, so every weight path reads out with its own draw and the predictive
+        spread grows with the size of the features ``h(1)``. For ``posterior="sde"`` or
+        ``"meanfield"``; a ValueError for ``"point"``.
     stl : bool, default=True
         Use the "sticking the landing" gradient estimator of the KL term, which has lower
         variance.
     laplace : bool or "auto", default="auto"
         After training, fit a linearised Laplace approximation over the parameters that
         training estimates as points (the starting weights ``w0``, unless
-        ``w0_posterior="gaussian"``, and the read-out), with its prior precision chosen by
+        ``w0_posterior="gaussian"``, and the read-out, unless ``readout_posterior="gaussian"``),
+        with its prior precision chosen by
         the evidence, and add its variance to ``predict(..., return_std=True)`` and its draws
         to ``sample_posterior``. The predictive std then grows between and beyond the
         training data. Costs one Jacobian (forward mode, one pass per covered parameter) of

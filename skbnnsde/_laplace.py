@@ -1,7 +1,8 @@
 """A linearised Laplace approximation over the parameters that training fits as points.
 
 After the ELBO fit, the starting weights ``w0`` (unless ``w0_posterior="gaussian"`` or
-``posterior="meanfield"`` give them a posterior already) and the read-out are point
+``posterior="meanfield"`` give them a posterior already) and the read-out (unless
+``readout_posterior="gaussian"``) are point
 estimates ``theta*``. Linearising the read-out values in them, ``f(x; theta) ≈ f(x; theta*)
 + J(x) (theta - theta*)``, with ``J`` the Jacobian of the mean over weight paths (the same
 paths, ``n_predict_samples`` of the estimator's prediction seed, when fitting and when
@@ -28,9 +29,9 @@ JACOBIAN_ROWS = 256
 
 
 def laplace_parameter_names(spec) -> tuple:
-    """The parameters the approximation covers: the point-estimated ``w0`` of every block and the read-out."""
+    """The parameters the approximation covers: the point-estimated ``w0`` of every block and read-out."""
     names = [] if spec.gaussian_w0 else [f"{prefix}w0" for prefix in spec.block_prefixes]
-    return (*names, "readout.W", "readout.b")
+    return (*names, *(() if spec.gaussian_readout else ("readout.W", "readout.b")))
 
 
 def output_precisions(spec, params: dict, out: np.ndarray) -> np.ndarray:

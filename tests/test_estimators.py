@@ -59,16 +59,19 @@ W0_VARIANTS = {"gaussian_w0": "gaussian", "map_w0": "map", "empirical_bayes": "g
 
 
 @pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-gaussian_w0", "sde-map_w0",
-                                       "sde-learnt_diffusion", "sde-empirical_bayes"])
+                                       "sde-learnt_diffusion", "sde-empirical_bayes", "sde-gaussian_readout",
+                                       "meanfield-gaussian_readout"])
 def test_regressor_shapes(engine_name, reg_data, posterior):
     X, y = reg_data
     posterior, _, variant = posterior.partition("-")
     w0_posterior = W0_VARIANTS.get(variant, "point")
     learn_diffusion = variant in ("learnt_diffusion", "empirical_bayes")
     learn_prior_std = variant == "empirical_bayes"
+    readout_posterior = "gaussian" if variant == "gaussian_readout" else "point"
     est = reg(engine_name, posterior=posterior, w0_posterior=w0_posterior, learn_diffusion=learn_diffusion,
-              learn_prior_std=learn_prior_std).fit(X, y)
+              learn_prior_std=learn_prior_std, readout_posterior=readout_posterior).fit(X, y)
     assert ("w_logstd" in est.params_) == (posterior == "meanfield" or w0_posterior == "gaussian")
+    assert ("readout.b_logstd" in est.params_) == (readout_posterior == "gaussian")
     assert ("log_diffusion" in est.params_) == learn_diffusion
     assert ("log_prior_std" in est.params_) == learn_prior_std
     assert est.engine_ == engine_name and est.device_ == "cpu"
@@ -179,7 +182,8 @@ def test_pickle_and_joblib_round_trip(engine_name, clf_data, tmp_path):
 @pytest.mark.skipif(not (is_installed("jax") and is_installed("torch")), reason="needs both engines")
 @pytest.mark.filterwarnings("error::UserWarning")  # torch warned about JAX's read-only arrays
 @pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-heteroscedastic", "sde-gaussian_w0",
-                                       "sde-map_w0", "sde-learnt_diffusion", "sde-empirical_bayes"])
+                                       "sde-map_w0", "sde-learnt_diffusion", "sde-empirical_bayes",
+                                       "sde-gaussian_readout"])
 @pytest.mark.parametrize("source,target", [("jax", "torch"), ("torch", "jax")])
 def test_cross_engine_predictions(source, target, posterior, reg_data):
     X, y = reg_data
@@ -189,7 +193,8 @@ def test_cross_engine_predictions(source, target, posterior, reg_data):
     est = reg(source, posterior=posterior, likelihood=likelihood, w0_posterior=w0_posterior,
               prior_scaling="fan_in" if variant in W0_VARIANTS else "none",
               learn_diffusion=variant in ("learnt_diffusion", "empirical_bayes"),
-              learn_prior_std=variant == "empirical_bayes").fit(X, y)
+              learn_prior_std=variant == "empirical_bayes",
+              readout_posterior="gaussian" if variant == "gaussian_readout" else "point").fit(X, y)
     mean, std = est.predict(X, return_std=True)
     est.set_params(engine=target)
     mean2, std2 = est.predict(X, return_std=True)

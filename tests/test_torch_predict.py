@@ -78,6 +78,8 @@ def test_chunk_rows_is_a_fixed_multiple_of_the_tile():
     dict(solver="srk", n_steps=4),
     dict(activation="softplus", hidden_layer_sizes=(16, 8), n_outputs=2),
     dict(w0_posterior="gaussian", prior="brownian"),
+    dict(readout_posterior="gaussian"),
+    dict(readout_posterior="gaussian", posterior="meanfield", n_outputs=2),
 ])
 def test_predictions_match_the_float64_solve(kw):
     spec = make_spec(**kw)

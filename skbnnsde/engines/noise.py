@@ -24,7 +24,9 @@ def noise_shapes(spec: ModelSpec, n_samples: int) -> dict:
     ``"z"`` (and ``"z_levy"`` when :func:`~skbnnsde.engines.specs.needs_levy_area`), each
     ``(n_samples, n_steps, n_weights)``, for ``posterior="sde"``; ``"eps"``
     ``(n_samples, n_weights)``, the draw of the starting weights, for ``"meanfield"`` and
-    ``w0_posterior="gaussian"`` (``spec.gaussian_w0``); nothing for ``"point"``.
+    ``w0_posterior="gaussian"`` (``spec.gaussian_w0``); ``"readout_eps"``
+    ``(n_samples, (readout_dim + 1) * readout_width)``, the draw of the read-out's weights then
+    biases, for ``readout_posterior="gaussian"``; nothing for ``"point"``.
 
     Examples
     --------
@@ -38,14 +40,16 @@ def noise_shapes(spec: ModelSpec, n_samples: int) -> dict:
             shapes["z_levy"] = shapes["z"]
     if spec.gaussian_w0:
         shapes["eps"] = (n_samples, spec.n_weights)
+    if spec.gaussian_readout:
+        shapes["readout_eps"] = (n_samples, (spec.readout_dim + 1) * spec.readout_width)
     return shapes
 
 
 def scale_noise(spec: ModelSpec, draws: dict) -> dict:
-    """Standard normals -> what a solve takes: ``dW``, ``H`` and ``eps``.
+    """Standard normals -> what a solve takes: ``dW``, ``H``, ``eps`` and ``readout_eps``.
 
     ``dW = sqrt(dt) * z`` (Brownian increments), ``H = sqrt(dt / 12) * z_levy`` (their
-    space-time Lévy areas), ``eps`` unchanged. Only multiplies by Python floats, so it works
+    space-time Lévy areas), ``eps`` and ``readout_eps`` unchanged. Only multiplies by Python floats, so it works
     on NumPy arrays and on either framework's arrays alike.
 
     Examples
@@ -59,8 +63,9 @@ def scale_noise(spec: ModelSpec, draws: dict) -> dict:
         out["dW"] = draws["z"] * math.sqrt(spec.dt)
     if "z_levy" in draws:
         out["H"] = draws["z_levy"] * math.sqrt(spec.dt / 12.0)
-    if "eps" in draws:
-        out["eps"] = draws["eps"]
+    for name in ("eps", "readout_eps"):
+        if name in draws:
+            out[name] = draws[name]
     return out
 
 
@@ -76,7 +81,8 @@ def sample_noise(spec: ModelSpec, n_samples: int, seed: int) -> dict:
     -------
     dict with ``"z"`` of shape ``(n_samples, n_steps, n_weights)`` (``"sde"``), ``"z_levy"``
     of the same shape (solvers that ``needs_levy_area``), ``"eps"`` of shape
-    ``(n_samples, n_weights)`` (``spec.gaussian_w0``); empty for ``"point"``. For
+    ``(n_samples, n_weights)`` (``spec.gaussian_w0``), ``"readout_eps"`` (``spec.gaussian_readout``,
+    :func:`noise_shapes`); empty for ``"point"``. For
     ``architecture="conv"`` the last axis is the blocks' weights one after the other
     (``spec.block_n_weights``), which the engines split by block.
     """

@@ -20,6 +20,9 @@ POSTERIORS = ("sde", "meanfield", "point")
 #: estimate, a Gaussian with a closed-form KL to the N(0, prior_std²) prior, or the point
 #: estimate under that prior (its MAP: the prior's negative log-density joins the KL)
 W0_POSTERIORS = ("point", "gaussian", "map")
+#: the posterior of the read-out's weights and biases: a point estimate, or a mean-field
+#: Gaussian with a closed-form KL to a N(0, prior_std²) prior (scaled like the weights' prior)
+READOUT_POSTERIORS = ("point", "gaussian")
 #: the prior std of every weight: ``prior_std`` ("none"), or ``prior_std / sqrt(fan_in)`` of
 #: the weight's layer ("fan_in", the scale the weights are initialised at)
 PRIOR_SCALINGS = ("none", "fan_in")
@@ -137,3 +140,35 @@ def parse_image_shape(value, n_features=None) -> tuple:
             f"{n_features} features per row"
         )
     return shape
+
+
+def check_posterior_options(spec) -> None:
+    """ValueError unless a :class:`~skbnnsde.engines.specs.ModelSpec`'s posterior options go together.
+
+    ``w0_posterior`` and ``learn_diffusion`` need ``posterior="sde"``; ``readout_posterior="gaussian"``
+    a stochastic posterior; ``learn_prior_std`` a Gaussian posterior under the prior. The
+    choices themselves are checked by :func:`check_choice`.
+    """
+    if spec.w0_posterior != "point" and spec.posterior != "sde":
+        raise ValueError(
+            f'w0_posterior={spec.w0_posterior!r} applies to posterior="sde" (posterior="meanfield" has a '
+            f'Gaussian posterior over all weights already, "point" none); got posterior={spec.posterior!r}'
+        )
+    if spec.readout_posterior != "point" and spec.posterior == "point":
+        raise ValueError(
+            f'readout_posterior={spec.readout_posterior!r} applies to posterior="sde" or "meanfield" (a '
+            'deterministic network has one read-out too); got posterior="point": use posterior="meanfield"'
+        )
+    if spec.learn_diffusion and spec.posterior != "sde":
+        raise ValueError(
+            f'learn_diffusion=True applies to posterior="sde" (the weights of posterior={spec.posterior!r} '
+            "have no diffusion); set learn_diffusion=False"
+        )
+    if spec.learn_prior_std and not (spec.gaussian_w0 or spec.gaussian_readout):
+        raise ValueError(
+            "learn_prior_std=True applies to a Gaussian posterior over weights under their prior "
+            '(posterior="meanfield", w0_posterior="gaussian" or readout_posterior="gaussian"), whose ELBO '
+            f"bounds the evidence; got posterior={spec.posterior!r}, w0_posterior={spec.w0_posterior!r} "
+            "(a point estimate and its prior's scale have no joint optimum: both shrink to zero); set "
+            "learn_prior_std=False"
+        )

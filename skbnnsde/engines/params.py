@@ -41,6 +41,9 @@ def param_shapes(spec: ModelSpec) -> dict:
             shapes[f"{prefix}w_logstd"] = (n_w,)
     shapes["readout.W"] = (spec.readout_dim, spec.readout_width)
     shapes["readout.b"] = (spec.readout_width,)
+    if spec.gaussian_readout:
+        shapes["readout.W_logstd"] = shapes["readout.W"]
+        shapes["readout.b_logstd"] = shapes["readout.b"]
     if spec.has_noise_scale:
         shapes["log_scale"] = (spec.n_outputs,)
     if spec.learn_diffusion:
@@ -56,7 +59,8 @@ def init_params(spec: ModelSpec, seed: int) -> dict:
     ``f_h``'s weights ``w0`` are drawn ``N(0, 1 / fan_in)`` with zero biases (``fan_in`` of a
     conv layer: ``(in + 1) * 9``); ``f_w``'s hidden layers likewise and its last layer zero
     (so ``f_w ≡ 0`` and the KL is 0 at initialisation); the read-out is
-    ``N(0, 1 / readout_dim)``; blocks are drawn in order, then the read-out; ``w_logstd`` starts at ``log(1e-2)``
+    ``N(0, 1 / readout_dim)``; blocks are drawn in order, then the read-out; ``w_logstd`` (and the
+    read-out's ``W_logstd`` / ``b_logstd``, ``spec.gaussian_readout``) start at ``log(1e-2)``
     and ``log_scale`` at ``log(0.5)`` (y is standardised by the estimators). The
     heteroscedastic read-out's scale columns start with zero weights and the bias that gives
     every row the scale 0.5, so the fit starts from the homoscedastic model.
@@ -96,6 +100,9 @@ def init_params(spec: ModelSpec, seed: int) -> dict:
         raw = inverse_softplus(0.5 - MIN_HETEROSCEDASTIC_SCALE)
         params["readout.W"] = np.concatenate([params["readout.W"], np.zeros((r, spec.n_outputs))], axis=1)
         params["readout.b"] = np.concatenate([params["readout.b"], np.full(spec.n_outputs, raw)])
+    if spec.gaussian_readout:
+        params["readout.W_logstd"] = np.full(params["readout.W"].shape, math.log(1e-2))
+        params["readout.b_logstd"] = np.full(params["readout.b"].shape, math.log(1e-2))
     if spec.has_noise_scale:
         params["log_scale"] = np.full(spec.n_outputs, math.log(0.5))
     if spec.learn_diffusion:
@@ -130,6 +137,22 @@ def weight_prior_std(spec: ModelSpec):
             fan_in = math.prod(w_shape[1:]) if conv else w_shape[0]
             pieces.append(np.full(math.prod(w_shape) + b_shape[0], spec.prior_std / math.sqrt(fan_in)))
     return np.concatenate(pieces).astype(np.dtype(spec.dtype))
+
+
+def readout_prior_std(spec: ModelSpec) -> float:
+    """The std of the Gaussian prior on the read-out's weights and biases (``spec.gaussian_readout``).
+
+    ``spec.prior_std``, divided by ``sqrt(readout_dim)`` under ``prior_scaling="fan_in"`` (the
+    scale :func:`init_params` draws the read-out at), as :func:`weight_prior_std` scales a layer.
+
+    Examples
+    --------
+    >>> readout_prior_std(ModelSpec(n_features=2, n_outputs=1, aug_dim=2, prior_scaling="fan_in"))
+    0.5
+    """
+    if spec.prior_scaling == "none":
+        return float(spec.prior_std)
+    return float(spec.prior_std) / math.sqrt(spec.readout_dim)
 
 
 def block_prior_std(prior_std, cols: slice):

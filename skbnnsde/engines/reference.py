@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import block_params, block_prior_std, block_slices, split_weights, weight_prior_std
+from .params import block_params, block_prior_std, block_slices, readout_prior_std, split_weights, weight_prior_std
 from .specs import ModelSpec
 
 ACTIVATION_FUNCTIONS = {
@@ -151,9 +151,8 @@ def forward_euler(spec: ModelSpec, params: dict, X: np.ndarray, noise: dict, *, 
     conv = spec.architecture == "conv"
     # the learnt hyperparameters (spec.learn_diffusion, spec.learn_prior_std), as the engines' model.py has them
     sigma = float(np.exp(params["log_diffusion"][0])) if spec.learn_diffusion else spec.diffusion
-    prior_std = weight_prior_std(spec)
-    if spec.learn_prior_std:
-        prior_std = prior_std * (np.exp(params["log_prior_std"][0]) / spec.prior_std)
+    prior_factor = np.exp(params["log_prior_std"][0]) / spec.prior_std if spec.learn_prior_std else 1.0
+    prior_std = weight_prior_std(spec) * prior_factor
     outs, kls, finals = [], [], []
     for s in range(S):
         if conv:
@@ -174,7 +173,15 @@ def forward_euler(spec: ModelSpec, params: dict, X: np.ndarray, noise: dict, *, 
             h = hidden_path(spec, h, path, layout if conv else None)[-1]
             kl += kl_k
         finals.append(h)
-        outs.append(h.reshape(h.shape[0], -1) @ params["readout.W"] + params["readout.b"])
+        W, b = params["readout.W"], params["readout.b"]
+        if spec.gaussian_readout:  # this path's draw of the read-out, and its KL
+            eps = noise["readout_eps"][s]
+            W = W + np.exp(params["readout.W_logstd"]) * eps[: W.size].reshape(W.shape)
+            b = b + np.exp(params["readout.b_logstd"]) * eps[W.size :]
+            ro_std = readout_prior_std(spec) * prior_factor
+            kl += gaussian_kl(params["readout.W"], params["readout.W_logstd"], ro_std)
+            kl += gaussian_kl(params["readout.b"], params["readout.b_logstd"], ro_std)
+        outs.append(h.reshape(h.shape[0], -1) @ W + b)
         kls.append(kl)
     if return_state:
         return np.stack(outs), np.array(kls), np.stack(finals)

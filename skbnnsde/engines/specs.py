@@ -22,6 +22,7 @@ from .options import (
     POSTERIORS,
     PRIOR_SCALINGS,
     PRIORS,
+    READOUT_POSTERIORS,
     REGRESSION_LIKELIHOODS,
     SOLVERS,
     SOLVERS_NEEDING_LEVY_AREA,
@@ -29,6 +30,7 @@ from .options import (
     TASKS,
     W0_POSTERIORS,
     check_choice,
+    check_posterior_options,
     parse_image_shape,
     parse_layer_sizes,
     parse_n_blocks,
@@ -64,6 +66,7 @@ class ModelSpec:
     prior_std: float = 1.0
     learn_prior_std: bool = False  # the prior's scale a parameter, log_prior_std, started at ``prior_std``
     w0_posterior: str = "point"  # "point" | "gaussian" | "map" (posterior="sde")
+    readout_posterior: str = "point"  # "point" | "gaussian"
     prior_scaling: str = "none"  # "none" | "fan_in"
     solver: str = "euler"
     n_steps: int = 20
@@ -93,23 +96,8 @@ class ModelSpec:
         check_choice("posterior", self.posterior, POSTERIORS)
         check_choice("w0_posterior", self.w0_posterior, W0_POSTERIORS)
         check_choice("prior_scaling", self.prior_scaling, PRIOR_SCALINGS)
-        if self.w0_posterior != "point" and self.posterior != "sde":
-            raise ValueError(
-                f'w0_posterior={self.w0_posterior!r} applies to posterior="sde" (posterior="meanfield" has a '
-                f'Gaussian posterior over all weights already, "point" none); got posterior={self.posterior!r}'
-            )
-        if self.learn_diffusion and self.posterior != "sde":
-            raise ValueError(
-                f'learn_diffusion=True applies to posterior="sde" (the weights of posterior={self.posterior!r} '
-                "have no diffusion); set learn_diffusion=False"
-            )
-        if self.learn_prior_std and not self.gaussian_w0:
-            raise ValueError(
-                "learn_prior_std=True applies to a Gaussian posterior over the weights under their prior "
-                '(posterior="meanfield", or w0_posterior="gaussian"), whose ELBO bounds the evidence; '
-                f"got posterior={self.posterior!r}, w0_posterior={self.w0_posterior!r} (a point estimate and "
-                "its prior's scale have no joint optimum: both shrink to zero); set learn_prior_std=False"
-            )
+        check_choice("readout_posterior", self.readout_posterior, READOUT_POSTERIORS)
+        check_posterior_options(self)
         check_choice("solver", self.solver, SOLVERS)
         check_choice("likelihood", self.likelihood, LIKELIHOODS)
         check_choice("dtype", self.dtype, DTYPES)
@@ -265,6 +253,11 @@ class ModelSpec:
         ``w0_posterior="gaussian"``.
         """
         return self.posterior == "meanfield" or (self.posterior == "sde" and self.w0_posterior == "gaussian")
+
+    @property
+    def gaussian_readout(self) -> bool:
+        """Whether the read-out's weights and biases are drawn from ``N(mean, exp(logstd)²)`` with a KL to the prior."""
+        return self.readout_posterior == "gaussian"
 
     @property
     def map_w0(self) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ..conv import border_mask
-from ..params import split_weights, weight_prior_std
+from ..params import readout_prior_std, split_weights, weight_prior_std
 from ..specs import ModelSpec
 from .activations import activation
 
@@ -64,7 +64,17 @@ def diffusion(spec: ModelSpec, params):
 def weight_prior(spec: ModelSpec, params):
     """The std of the weights' Gaussian prior: :func:`~skbnnsde.engines.params.weight_prior_std`,
     times ``exp(log_prior_std) / prior_std`` when ``spec.learn_prior_std``."""
-    std = weight_prior_std(spec)
+    return _learnt_prior_scale(spec, params, weight_prior_std(spec))
+
+
+def readout_prior(spec: ModelSpec, params):
+    """The std of the read-out's Gaussian prior (``spec.gaussian_readout``):
+    :func:`~skbnnsde.engines.params.readout_prior_std`, learnt like :func:`weight_prior`."""
+    return _learnt_prior_scale(spec, params, readout_prior_std(spec))
+
+
+def _learnt_prior_scale(spec: ModelSpec, params, std):
+    """``std`` times ``exp(log_prior_std) / prior_std`` when ``spec.learn_prior_std``."""
     if not spec.learn_prior_std:
         return std
     return std * (jnp.exp(params["log_prior_std"][0]) / spec.prior_std)
@@ -77,9 +87,26 @@ def initial_state(spec: ModelSpec, x):
     return jnp.concatenate([x, jnp.zeros((x.shape[0], spec.aug_dim), x.dtype)], axis=1)
 
 
-def readout(params, h):
-    """The deterministic read-out ``h(1) @ W + b``."""
-    return h @ params["readout.W"] + params["readout.b"]
+def readout(params, h, eps=None):
+    """The read-out ``h(1) @ W + b`` for ``h`` (B, D) of one path.
+
+    With ``eps`` ((D + 1) * k,), the path's standard normals of ``readout_posterior="gaussian"``
+    (weights then biases), it reads out with ``W + exp(W_logstd) * eps_W`` and ``b +
+    exp(b_logstd) * eps_b``.
+    """
+    W, b = params["readout.W"], params["readout.b"]
+    if eps is None:
+        return h @ W + b
+    n = W.size
+    W = W + jnp.exp(params["readout.W_logstd"]) * eps[:n].reshape(W.shape)
+    b = b + jnp.exp(params["readout.b_logstd"]) * eps[n:]
+    return h @ W + b
+
+
+def gaussian_kl(mu, log_s, prior_std):
+    """KL of ``N(mu, exp(log_s)²)`` from ``N(0, prior_std²)``, summed; ``prior_std`` a float or an array."""
+    var_ratio = jnp.exp(2.0 * log_s) / prior_std**2
+    return 0.5 * jnp.sum(var_ratio + mu**2 / prior_std**2 - 1.0 - jnp.log(var_ratio))
 
 
 def w0_kl(params, prior_std):
@@ -87,9 +114,14 @@ def w0_kl(params, prior_std):
 
     ``prior_std``: a float, or an array like ``w0`` (``params.weight_prior_std``).
     """
-    mu, log_s = params["w0"], params["w_logstd"]
-    var_ratio = jnp.exp(2.0 * log_s) / prior_std**2
-    return 0.5 * jnp.sum(var_ratio + mu**2 / prior_std**2 - 1.0 - jnp.log(var_ratio))
+    return gaussian_kl(params["w0"], params["w_logstd"], prior_std)
+
+
+def readout_kl(params, prior_std):
+    """KL of the read-out's ``N(W, exp(W_logstd)²)`` and ``N(b, exp(b_logstd)²)`` from
+    ``N(0, prior_std²)`` (:func:`readout_prior`), summed (``spec.gaussian_readout``)."""
+    return (gaussian_kl(params["readout.W"], params["readout.W_logstd"], prior_std)
+            + gaussian_kl(params["readout.b"], params["readout.b_logstd"], prior_std))
 
 
 def w0_prior_penalty(w0, prior_std):

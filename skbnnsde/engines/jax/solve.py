@@ -37,6 +37,8 @@ from .model import (
     initial_state,
     prior_drift,
     readout,
+    readout_kl,
+    readout_prior,
     squeeze,
     w0_kl,
     w0_prior_penalty,
@@ -233,8 +235,12 @@ def _features(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, 
 
 def _solve_path(spec: ModelSpec, params, x, noise, *, full_path, stl, remat):
     """:func:`solve` for one weight path: ``(out (B, k), kl (), w_path or None)``."""
-    h, kl, w_path = _features(spec, params, x, noise, full_path=full_path, stl=stl, remat=remat)
-    return readout(params, h.reshape(h.shape[0], -1)), kl, (w_path if full_path else None)
+    weight_noise = {k: v for k, v in noise.items() if k != "readout_eps"}
+    h, kl, w_path = _features(spec, params, x, weight_noise, full_path=full_path, stl=stl, remat=remat)
+    out = readout(params, h.reshape(h.shape[0], -1), noise.get("readout_eps"))
+    if spec.gaussian_readout:  # the read-out's KL
+        kl = kl + readout_kl(params, readout_prior(spec, params))
+    return out, kl, (w_path if full_path else None)
 
 
 def solve(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, remat=False):
@@ -249,7 +255,8 @@ def solve(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, rema
     noise : dict
         ``noise.scale_noise`` of S paths' variates, each with the leading axis S: ``"dW"``
         (S, n_steps, n_weights) Brownian increments (``"sde"``), ``"H"`` their space-time
-        Lévy areas, ``"eps"`` (S, n_weights) (``spec.gaussian_w0``); ``{}`` for ``"point"`` (one
+        Lévy areas, ``"eps"`` (S, n_weights) (``spec.gaussian_w0``), ``"readout_eps"`` (the read-out's
+        draw, ``spec.gaussian_readout``); ``{}`` for ``"point"`` (one
         path, S = 1). For ``architecture="conv"`` the last axis holds the blocks one after
         the other.
     full_path : bool

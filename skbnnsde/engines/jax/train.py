@@ -106,11 +106,12 @@ def sample_training_noise(spec: ModelSpec, rng, n_samples: int) -> dict:
 
     The standard normals of ``noise.noise_shapes`` through ``noise.scale_noise``: for
     ``posterior="sde"`` one key of ``split(rng, max(2, n))`` per variate, in the order of
-    ``noise_shapes`` (``z``, ``z_levy``, ``eps``); for ``"meanfield"`` ``eps`` from ``rng``
-    itself; nothing for ``"point"``.
+    ``noise_shapes`` (``z``, ``z_levy``, ``eps``, ``readout_eps``); for ``"meanfield"`` ``eps`` from
+    ``rng`` itself (with ``readout_eps``, one key each); nothing for ``"point"``.
     """
     shapes = noise_shapes(spec, n_samples)
-    keys = jax.random.split(rng, max(2, len(shapes))) if spec.posterior == "sde" else [rng]
+    one = spec.posterior != "sde" and len(shapes) == 1  # "meanfield"'s eps from rng itself
+    keys = [rng] if one else jax.random.split(rng, max(2, len(shapes)))
     draws = {name: jax.random.normal(k, shape, spec.dtype) for (name, shape), k in zip(shapes.items(), keys)}
     return scale_noise(spec, draws)
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..conv import border_mask
-from ..params import split_weights, weight_prior_std
+from ..params import readout_prior_std, split_weights, weight_prior_std
 from ..specs import ModelSpec
 from .activations import activation
 
@@ -124,6 +124,17 @@ def weight_prior(spec: ModelSpec, params):
     ref = params["readout.W"]
     if not isinstance(std, float):
         std = torch.as_tensor(std, dtype=ref.dtype, device=ref.device)
+    return _learnt_prior_scale(spec, params, std)
+
+
+def readout_prior(spec: ModelSpec, params):
+    """The std of the read-out's Gaussian prior (``spec.gaussian_readout``):
+    :func:`~skbnnsde.engines.params.readout_prior_std`, learnt like :func:`weight_prior`."""
+    return _learnt_prior_scale(spec, params, readout_prior_std(spec))
+
+
+def _learnt_prior_scale(spec: ModelSpec, params, std):
+    """``std`` times ``exp(log_prior_std) / prior_std`` when ``spec.learn_prior_std``."""
     if not spec.learn_prior_std:
         return std
     return std * (torch.exp(params["log_prior_std"][0]) / spec.prior_std)
@@ -170,15 +181,26 @@ def weight_drift(spec: ModelSpec, params, t, w):
     return a
 
 
+def gaussian_kl(mu, log_s, prior_std):
+    """KL of ``N(mu, exp(log_s)²)`` from ``N(0, prior_std²)``, summed; ``prior_std`` a float or a tensor."""
+    p2 = prior_std**2
+    log_var_ratio = 2.0 * log_s - (math.log(p2) if isinstance(p2, float) else torch.log(p2))
+    return 0.5 * torch.sum(torch.exp(log_var_ratio) + mu * mu / p2 - 1.0 - log_var_ratio)
+
+
 def w0_kl(params, prior_std):
     """KL of the starting weights' ``N(w0, exp(w_logstd)²)`` from ``N(0, prior_std²)``, summed.
 
     ``prior_std``: a float, or a tensor like ``w0`` (``params.weight_prior_std``).
     """
-    mu, log_s = params["w0"], params["w_logstd"]
-    p2 = prior_std**2
-    log_var_ratio = 2.0 * log_s - (math.log(p2) if isinstance(p2, float) else torch.log(p2))
-    return 0.5 * torch.sum(torch.exp(log_var_ratio) + mu * mu / p2 - 1.0 - log_var_ratio)
+    return gaussian_kl(params["w0"], params["w_logstd"], prior_std)
+
+
+def readout_kl(params, prior_std):
+    """KL of the read-out's ``N(W, exp(W_logstd)²)`` and ``N(b, exp(b_logstd)²)`` from
+    ``N(0, prior_std²)`` (:func:`readout_prior`), summed (``spec.gaussian_readout``)."""
+    return (gaussian_kl(params["readout.W"], params["readout.W_logstd"], prior_std)
+            + gaussian_kl(params["readout.b"], params["readout.b_logstd"], prior_std))
 
 
 def w0_prior_penalty(w0, prior_std):
@@ -187,6 +209,17 @@ def w0_prior_penalty(w0, prior_std):
     return 0.5 * torch.sum((w0 / prior_std) ** 2)
 
 
-def readout(params, h):
-    """The deterministic read-out ``h(1) @ W + b`` for ``h`` (..., D)."""
-    return torch.matmul(h, params["readout.W"]) + params["readout.b"]
+def readout(params, h, eps=None):
+    """The read-out ``h(1) @ W + b`` for ``h`` (S, ..., D) or (..., D).
+
+    With ``eps`` (S, (D + 1) * k), the standard normals of ``readout_posterior="gaussian"``
+    (weights then biases), path ``s`` reads out with ``W + exp(W_logstd) * eps_W[s]`` and ``b +
+    exp(b_logstd) * eps_b[s]``; ``h`` then has the paths on its leading axis, (S, B, D).
+    """
+    W, b = params["readout.W"], params["readout.b"]
+    if eps is None:
+        return torch.matmul(h, W) + b
+    n = W.numel()
+    W = W + torch.exp(params["readout.W_logstd"]) * eps[:, :n].reshape(-1, *W.shape)
+    b = b + torch.exp(params["readout.b_logstd"]) * eps[:, n:]
+    return torch.matmul(h, W) + b.unsqueeze(-2)

@@ -100,8 +100,9 @@ def _euler_layers(spec: ModelSpec, w_path):
     return steps
 
 
-def _euler_chunk(spec: ModelSpec, params, steps, x):
-    """Read-out values (S, B, n_outputs) of the rows ``x`` (B, n_features), Euler steps ``steps``."""
+def _euler_chunk(spec: ModelSpec, params, steps, x, readout_eps=None):
+    """Read-out values (S, B, n_outputs) of the rows ``x`` (B, n_features), Euler steps ``steps``
+    (``readout_eps``: the read-out's draws of ``spec.gaussian_readout``)."""
     act = _IN_PLACE.get(spec.activation) or activation(spec.activation)
     S = steps[0][0][0].shape[0]
     h = initial_state(spec, x).unsqueeze(0).expand(S, -1, -1).contiguous()
@@ -113,7 +114,7 @@ def _euler_chunk(spec: ModelSpec, params, steps, x):
             if i < last:
                 a = act(a)
         h = a.mul_(spec.dt).add_(h)
-    return readout(params, h)
+    return readout(params, h, readout_eps)
 
 
 def predict_mlp(spec: ModelSpec, params, X, noise) -> np.ndarray:
@@ -149,7 +150,10 @@ def predict_mlp(spec: ModelSpec, params, X, noise) -> np.ndarray:
             x = torch.zeros(rows, spec.n_features, dtype=dtype, device=device)
             stop = min(start + rows, X.shape[0])
             x[: stop - start] = torch.as_tensor(X[start:stop], device=device)
-            values = solve(spec, params, x, noise)[0] if steps is None else _euler_chunk(spec, params, steps, x)
+            if steps is None:
+                values = solve(spec, params, x, noise)[0]
+            else:
+                values = _euler_chunk(spec, params, steps, x, noise.get("readout_eps"))
             out[:, start:stop] = values[:, : stop - start].cpu().numpy()
 
     with threads_for(0, spec.device):  # one intra-op thread on the CPU

@@ -47,7 +47,8 @@ from ..params import block_params, block_prior_std, block_slices
 from ..specs import ModelSpec, needs_levy_area
 from .brownian import GridBrownian
 from .model import _drift_layers, conv_hidden_drift, conv_initial_state, diffusion, hidden_drift, initial_state
-from .model import prior_drift, readout, squeeze, w0_kl, w0_prior_penalty, weight_drift, weight_prior
+from .model import prior_drift, readout, readout_kl, readout_prior, squeeze, w0_kl, w0_prior_penalty, weight_drift
+from .model import weight_prior
 
 #: estimator solver name -> (sde_type, torchsde method); torchsde's methods have the same names
 SOLVER_METHODS = {name: (sde_type, name) for name, sde_type in SOLVER_SDE_TYPES.items()}
@@ -317,7 +318,8 @@ def solve(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, rema
         ``noise.scale_noise``'s dict with a leading axis of S paths: ``"dW"``
         (S, n_steps, n_weights) Brownian increments and ``"H"`` their space-time Lévy areas
         (solvers that ``needs_levy_area``) for ``"sde"``; ``"eps"`` (S, n_weights), the
-        starting weights' draw (``spec.gaussian_w0``); ``{}`` for ``"point"`` (S = 1). For
+        starting weights' draw (``spec.gaussian_w0``); ``"readout_eps"`` (S, (readout_dim + 1) *
+        readout_width), the read-out's (``spec.gaussian_readout``); ``{}`` for ``"point"`` (S = 1). For
         ``architecture="conv"`` the last axis holds the blocks' weights one after the other.
     full_path : bool
         Also return the weights at every step.
@@ -330,7 +332,11 @@ def solve(spec: ModelSpec, params, x, noise, *, full_path=False, stl=False, rema
     -------
     out : tensor (S, B, n_outputs); kl : tensor (S,); w_path : tensor (S, n_steps + 1, n_weights) or None
     """
-    h, kl, w_path = _features(spec, params, x, noise, full_path=full_path, stl=stl, remat=remat)
+    weight_noise = {k: v for k, v in noise.items() if k != "readout_eps"}
+    h, kl, w_path = _features(spec, params, x, weight_noise, full_path=full_path, stl=stl, remat=remat)
     if spec.architecture == "conv":
         h = h.flatten(2).transpose(0, 1)
-    return readout(params, h), kl, w_path
+    out = readout(params, h, noise.get("readout_eps"))
+    if spec.gaussian_readout:  # the read-out's KL
+        kl = kl + readout_kl(params, readout_prior(spec, params))
+    return out, kl, w_path
