@@ -66,6 +66,7 @@ class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
         "prior_scaling": [StrOptions(set(PRIOR_SCALINGS))],
         "w0_posterior": [StrOptions(set(W0_POSTERIORS))],
         "readout_posterior": [StrOptions(set(READOUT_POSTERIORS))],
+        "stochastic_fraction": [Interval(Real, 0, 1, closed="right")],
         "posterior": [StrOptions(set(POSTERIORS))],
         "stl": ["boolean"],
         "laplace": ["boolean", StrOptions({"auto"})],
@@ -117,6 +118,7 @@ class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
         posterior="sde",
         w0_posterior="point",
         readout_posterior="point",
+        stochastic_fraction=1.0,
         stl=True,
         laplace="auto",
         kl_weight=1.0,
@@ -164,6 +166,7 @@ class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
         self.posterior = posterior
         self.w0_posterior = w0_posterior
         self.readout_posterior = readout_posterior
+        self.stochastic_fraction = stochastic_fraction
         self.stl = stl
         self.laplace = laplace
         self.kl_weight = kl_weight
@@ -261,6 +264,7 @@ class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
             prior_scaling=self.prior_scaling,
             w0_posterior=self.w0_posterior,
             readout_posterior=self.readout_posterior,
+            stochastic_fraction=float(self.stochastic_fraction),
             solver=self.solver,
             n_steps=int(self.n_steps),
             adjoint=bool(self.adjoint),

@@ -119,6 +119,13 @@ PARAMETERS_DOC = """\
         added to the ELBO, so every weight path reads out with its own draw and the predictive
         spread grows with the size of the features ``h(1)``. For ``posterior="sde"`` or
         ``"meanfield"``; a ValueError for ``"point"``.
+    stochastic_fraction : float in (0, 1], default=1.0
+        The fraction of ``f_h``'s weights that follow the SDE (``posterior="sde"``, the mlp):
+        the last ``ceil(stochastic_fraction * n_weights)`` entries of the flat weight vector
+        (the last layer's first); the others stay at their starting point ``w(0)``, points
+        like those of an ODE-net. The weights' drift network then has that many outputs and
+        inputs, so training and prediction cost less (partially stochastic SDE-BNNs,
+        Calvo-Ordoñez et al., 2024). 1.0 is the paper's fully stochastic model.
     stl : bool, default=True
         Use the "sticking the landing" gradient estimator of the KL term, which has lower
         variance.

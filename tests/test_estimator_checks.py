@@ -70,6 +70,20 @@ def test_sklearn_checks_ensemble(estimator, check):
     check(estimator)
 
 
+#: ``FAST`` with the Gaussian read-out (``readout_posterior="gaussian"``) on the first installed
+#: engine's estimators: the option adds parameters and draws to every prediction, which the
+#: checks' fitted-state, pickling and determinism checks cover; the engines compute the same
+#: model (``tests/test_gaussian_readout.py`` against the NumPy reference)
+GAUSSIAN_READOUT = dict(FAST, readout_posterior="gaussian")
+
+
+@parametrize_with_checks(_estimators(**GAUSSIAN_READOUT)[:2])
+def test_sklearn_checks_gaussian_readout(estimator, check):
+    if estimator.dtype == "float32" and _check_name(check) in _FLOAT32_SKIPS:
+        pytest.skip(_FLOAT32_WEIGHT_EQUIVALENCE + " (float64: tests/test_sample_weight.py)")
+    check(estimator)
+
+
 #: the checks whose outcome depends on what a fit learns: the ones the shipped defaults must pass
 #: besides ``FAST`` (every other check tests the API, which the defaults do not change; refitting
 #: to the same model, 2-d ``y`` and integer ``y`` (``check_regressors_int``, the train check's fit

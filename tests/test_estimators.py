@@ -183,7 +183,7 @@ def test_pickle_and_joblib_round_trip(engine_name, clf_data, tmp_path):
 @pytest.mark.filterwarnings("error::UserWarning")  # torch warned about JAX's read-only arrays
 @pytest.mark.parametrize("posterior", ["sde", "meanfield", "point", "sde-heteroscedastic", "sde-gaussian_w0",
                                        "sde-map_w0", "sde-learnt_diffusion", "sde-empirical_bayes",
-                                       "sde-gaussian_readout"])
+                                       "sde-gaussian_readout", "sde-partial"])
 @pytest.mark.parametrize("source,target", [("jax", "torch"), ("torch", "jax")])
 def test_cross_engine_predictions(source, target, posterior, reg_data):
     X, y = reg_data
@@ -194,7 +194,8 @@ def test_cross_engine_predictions(source, target, posterior, reg_data):
               prior_scaling="fan_in" if variant in W0_VARIANTS else "none",
               learn_diffusion=variant in ("learnt_diffusion", "empirical_bayes"),
               learn_prior_std=variant == "empirical_bayes",
-              readout_posterior="gaussian" if variant == "gaussian_readout" else "point").fit(X, y)
+              readout_posterior="gaussian" if variant == "gaussian_readout" else "point",
+              stochastic_fraction=0.3 if variant == "partial" else 1.0).fit(X, y)
     mean, std = est.predict(X, return_std=True)
     est.set_params(engine=target)
     mean2, std2 = est.predict(X, return_std=True)

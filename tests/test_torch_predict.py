@@ -80,6 +80,7 @@ def test_chunk_rows_is_a_fixed_multiple_of_the_tile():
     dict(w0_posterior="gaussian", prior="brownian"),
     dict(readout_posterior="gaussian"),
     dict(readout_posterior="gaussian", posterior="meanfield", n_outputs=2),
+    dict(stochastic_fraction=0.3),
 ])
 def test_predictions_match_the_float64_solve(kw):
     spec = make_spec(**kw)

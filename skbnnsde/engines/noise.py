@@ -22,7 +22,8 @@ def noise_shapes(spec: ModelSpec, n_samples: int) -> dict:
     """Names and shapes of the standard normals of ``n_samples`` paths, in draw order.
 
     ``"z"`` (and ``"z_levy"`` when :func:`~skbnnsde.engines.specs.needs_levy_area`), each
-    ``(n_samples, n_steps, n_weights)``, for ``posterior="sde"``; ``"eps"``
+    ``(n_samples, n_steps, n_stochastic_weights)`` (``n_weights`` unless ``stochastic_fraction < 1``),
+    for ``posterior="sde"``; ``"eps"``
     ``(n_samples, n_weights)``, the draw of the starting weights, for ``"meanfield"`` and
     ``w0_posterior="gaussian"`` (``spec.gaussian_w0``); ``"readout_eps"``
     ``(n_samples, (readout_dim + 1) * readout_width)``, the draw of the read-out's weights then
@@ -35,7 +36,7 @@ def noise_shapes(spec: ModelSpec, n_samples: int) -> dict:
     """
     shapes = {}
     if spec.posterior == "sde":
-        shapes["z"] = (n_samples, spec.n_steps, spec.n_weights)
+        shapes["z"] = (n_samples, spec.n_steps, spec.n_stochastic_weights)
         if needs_levy_area(spec):
             shapes["z_levy"] = shapes["z"]
     if spec.gaussian_w0:

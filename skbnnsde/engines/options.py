@@ -145,7 +145,8 @@ def parse_image_shape(value, n_features=None) -> tuple:
 def check_posterior_options(spec) -> None:
     """ValueError unless a :class:`~skbnnsde.engines.specs.ModelSpec`'s posterior options go together.
 
-    ``w0_posterior`` and ``learn_diffusion`` need ``posterior="sde"``; ``readout_posterior="gaussian"``
+    ``w0_posterior``, ``learn_diffusion`` and ``stochastic_fraction < 1`` need ``posterior="sde"`` (the
+    last also the mlp); ``readout_posterior="gaussian"``
     a stochastic posterior; ``learn_prior_std`` a Gaussian posterior under the prior. The
     choices themselves are checked by :func:`check_choice`.
     """
@@ -158,6 +159,14 @@ def check_posterior_options(spec) -> None:
         raise ValueError(
             f'readout_posterior={spec.readout_posterior!r} applies to posterior="sde" or "meanfield" (a '
             'deterministic network has one read-out too); got posterior="point": use posterior="meanfield"'
+        )
+    if not 0.0 < spec.stochastic_fraction <= 1.0:
+        raise ValueError(f"stochastic_fraction must be in (0, 1], got {spec.stochastic_fraction!r}")
+    if spec.stochastic_fraction < 1.0 and (spec.posterior != "sde" or spec.architecture != "mlp"):
+        raise ValueError(
+            'stochastic_fraction < 1 applies to posterior="sde" with architecture="mlp" (the weights of the '
+            f'other posteriors have no SDE; conv blocks are fully stochastic); got posterior={spec.posterior!r}, '
+            f"architecture={spec.architecture!r}: set stochastic_fraction=1.0"
         )
     if spec.learn_diffusion and spec.posterior != "sde":
         raise ValueError(

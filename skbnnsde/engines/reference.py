@@ -99,7 +99,8 @@ def gaussian_kl(mu: np.ndarray, log_std: np.ndarray, prior_std) -> float:
 def weight_path(spec: ModelSpec, bparams: dict, z=None, eps=None, prior_std=None, diffusion=None):
     """One block's weights on the grid, ``(n_steps + 1, n_w)``, and its KL, with Euler steps.
 
-    ``z`` (n_steps, n_w): the standard normals of ``"sde"``; ``eps`` (n_w,): of the starting
+    ``z`` (n_steps, n): the standard normals of ``"sde"``, for the last ``n`` weights (all but
+    under ``stochastic_fraction < 1``, whose first weights stay at ``w(0)``); ``eps`` (n_w,): of the starting
     weights (``spec.gaussian_w0``), whose KL to ``N(0, prior_std²)`` is added
     (``prior_std``: this block's :func:`~skbnnsde.engines.params.weight_prior_std`); for
     ``spec.map_w0`` that prior's ``0.5 * sum((w0 / prior_std)²)`` is added instead.
@@ -116,12 +117,14 @@ def weight_path(spec: ModelSpec, bparams: dict, z=None, eps=None, prior_std=None
         kl = 0.5 * float(np.sum((bparams["w0"] / np.asarray(prior_std, np.float64)) ** 2))
     if spec.posterior != "sde":
         return np.repeat(w[None], n + 1, axis=0), kl
+    k = w.size - spec.drift_sizes_for(w.size)[-1]  # stochastic_fraction < 1: w[:k] stays at w(0)
     path = [w]
     for step in range(n):
-        u = weight_drift(spec, bparams, step * dt, w)
-        prior = -w if spec.prior == "ou" else 0.0
+        ws = w[k:]
+        u = weight_drift(spec, bparams, step * dt, ws)
+        prior = -ws if spec.prior == "ou" else 0.0
         kl += 0.5 * np.sum(u**2) / sigma**2 * dt
-        w = w + (prior + u) * dt + sigma * np.sqrt(dt) * z[step]
+        w = np.concatenate([w[:k], ws + (prior + u) * dt + sigma * np.sqrt(dt) * z[step]])
         path.append(w)
     return np.stack(path), kl
 

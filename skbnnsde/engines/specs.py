@@ -67,6 +67,7 @@ class ModelSpec:
     learn_prior_std: bool = False  # the prior's scale a parameter, log_prior_std, started at ``prior_std``
     w0_posterior: str = "point"  # "point" | "gaussian" | "map" (posterior="sde")
     readout_posterior: str = "point"  # "point" | "gaussian"
+    stochastic_fraction: float = 1.0  # the last fraction of f_h's weights that follow the SDE
     prior_scaling: str = "none"  # "none" | "fan_in"
     solver: str = "euler"
     n_steps: int = 20
@@ -236,14 +237,22 @@ class ModelSpec:
         return sum(w[0] * w[1] + b[0] for w, b in self.weight_layout)
 
     @property
+    def n_stochastic_weights(self) -> int:
+        """How many of the mlp's weights follow the SDE: the last ``ceil(stochastic_fraction * n_weights)``
+        of ``w`` (the last layer's first); the others stay at their starting point."""
+        return max(1, math.ceil(self.stochastic_fraction * self.n_weights - 1e-9))
+
+    @property
     def drift_layer_sizes(self) -> tuple:
-        """Widths of ``f_w`` (mlp): ``(n_weights [+1], *weight_drift_sizes, n_weights)``."""
+        """Widths of ``f_w`` (mlp): ``(n [+1], *weight_drift_sizes, n)``, ``n = n_stochastic_weights``."""
         return self.drift_sizes_for(self.n_weights)
 
     def drift_sizes_for(self, n_weights: int) -> tuple:
-        """Widths of an ``f_w`` over ``n_weights`` weights: ``(n_weights [+1], *weight_drift_sizes, n_weights)``."""
-        n_in = n_weights + (1 if self.time_dependent_drift else 0)
-        return (n_in, *self.weight_drift_sizes, n_weights)
+        """Widths of an ``f_w`` for a block of ``n_weights`` weights, of which the last ``n`` (all
+        but for the mlp's ``stochastic_fraction``) follow the SDE: ``(n [+1], *weight_drift_sizes, n)``."""
+        n = self.n_stochastic_weights if self.architecture == "mlp" else n_weights
+        n_in = n + (1 if self.time_dependent_drift else 0)
+        return (n_in, *self.weight_drift_sizes, n)
 
     @property
     def gaussian_w0(self) -> bool:

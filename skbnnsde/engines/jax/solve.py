@@ -114,6 +114,8 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
         For this block only, as ``noise.scale_noise`` makes them: ``"dW"`` (n_steps, n_w)
         Brownian increments (``"sde"``), ``"H"`` their space-time Lévy areas (solvers that
         ``needs_levy_area``), ``"eps"`` (n_w,) (the starting weights' draw, ``spec.gaussian_w0``).
+        With ``stochastic_fraction < 1`` the increments are the last ``n`` weights' only
+        (``spec.drift_sizes_for(n_w)[-1]``); the first ``n_w - n`` stay at ``w(0)``.
     full_path : bool
         Also return the weights at every step.
     stl : bool
@@ -146,13 +148,19 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     args = {k: v for k, v in bparams.items() if k.startswith("drift.")}
     if not isinstance(sigma, float):  # learnt: an argument, so that the adjoints differentiate it
         args["diffusion"] = sigma
+    n_fixed = w_init.shape[-1] - spec.drift_sizes_for(w_init.shape[-1])[-1]
+    if n_fixed:  # stochastic_fraction < 1: the first weights stay at their start, an argument of f_h
+        args["w_fixed"], w_init = w_init[:n_fixed], w_init[n_fixed:]
+
+    def f_h(t, h, w, args):
+        return hidden(t, h, jnp.concatenate([args["w_fixed"], w]) if n_fixed else w)
 
     def diffusion_of(args):  # a fixed diffusion stays a compile-time constant (same numbers as ever)
         return args.get("diffusion", sigma)
 
     def f(y, t, args):
         h, w = y[0], y[1]
-        dh = hidden(t, h, w)
+        dh = f_h(t, h, w, args)
         if not stochastic:
             return (dh, jnp.zeros_like(w))
         u = weight_drift(spec, args, t, w)
@@ -198,6 +206,8 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
         kl = ys[2][-1]
         if stl:
             kl = kl + stl_correction(spec, bparams, w_path, dW, diffusion=sigma)
+    if n_fixed and full_path:
+        w_path = jnp.concatenate([jnp.broadcast_to(args["w_fixed"], (w_path.shape[0], n_fixed)), w_path], axis=-1)
     w0_prior_std = spec.prior_std if prior_std is None else prior_std
     if spec.gaussian_w0:  # and the starting weights'
         kl_w0 = w0_kl(bparams, w0_prior_std)

@@ -251,6 +251,13 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     stl = stl and stochastic
     full_path = full_path or stl
     w_init = _initial_weights(spec, bparams, noise)
+    n_fixed = w_init.shape[-1] - spec.drift_sizes_for(w_init.shape[-1])[-1]
+    if n_fixed:  # stochastic_fraction < 1: the first weights stay at their start (an adjoint parameter)
+        w_fixed, w_init = w_init[:, :n_fixed], w_init[:, n_fixed:]
+        full_hidden = hidden
+
+        def hidden(t, h, w):
+            return full_hidden(t, h, torch.cat([w_fixed, w], dim=-1))
     S, n_w = w_init.shape
     lo, hi = h0.numel(), h0.numel() + S * n_w
     kl0 = w_init.new_zeros(S if stochastic else 0)
@@ -261,6 +268,8 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
     adjoint_params = tuple(v for k, v in bparams.items() if k.startswith("drift."))
     if isinstance(sigma, torch.Tensor):
         adjoint_params += (sigma,)
+    if n_fixed and w_fixed.requires_grad:
+        adjoint_params += (w_fixed,)
     ys = _sdeint(spec, sde, y0, _step_times(spec, full_path, y0.dtype), _brownian(spec, noise, lo, hi, y0),
                  adjoint_params)
     h1 = ys[-1, 0, :lo].view(h0.shape)
@@ -270,6 +279,8 @@ def integrate_block(spec: ModelSpec, hidden, h0, bparams, noise, *, full_path=Fa
         kl = ys[-1, 0, hi:]
         if stl:
             kl = kl + stl_correction(spec, bparams, w_path, noise["dW"], diffusion=sigma)
+    if n_fixed and full_path:
+        w_path = torch.cat([w_fixed.unsqueeze(1).expand(-1, w_path.shape[1], -1), w_path], dim=-1)
     w0_prior_std = spec.prior_std if prior_std is None else prior_std
     if spec.gaussian_w0:  # and the starting weights'
         kl_w0 = w0_kl(bparams, w0_prior_std)

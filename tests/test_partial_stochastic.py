@@ -1,0 +1,124 @@
+"""``stochastic_fraction < 1``: only the last weights of ``w`` follow the SDE (partially stochastic SDE-BNN).
+
+The first ``n_weights - n`` weights stay at ``w(0)`` on every path; ``f_w``, the increments
+and the KL cover the last ``n``. Checked: both engines against the NumPy reference, the
+fixed weights' paths, the fully stochastic model at ``stochastic_fraction=1``, gradients
+across engines and through the adjoints (the fixed weights are an adjoint parameter), and
+the estimators around it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from engine_params import ENGINE_PARAMS
+from test_engine_parity import ENGINES, forward, make_spec, perturbed_params
+from test_learnt_diffusion import loss_and_gradients
+from w0_priors import assert_engine_matches_reference, perturbed_gaussian_w0_params, sine_rows
+
+from skbnnsde import SDEBNNRegressor
+from skbnnsde.engines import get_engine, is_installed
+from skbnnsde.engines.noise import sample_noise
+from skbnnsde.engines.params import param_shapes
+
+TINY = dict(n_steps=4, hidden_layer_sizes=(8,), weight_drift_sizes=(8,), max_iter=20, n_mc_samples=2,
+            n_predict_samples=4, random_state=0, n_ensembles=1)
+
+
+def partial_spec(fraction, **kw):
+    return make_spec("sde", stl=False, stochastic_fraction=fraction, **kw)
+
+
+@pytest.mark.parametrize("fraction,expected", [(1.0, 82), (0.5, 41), (0.25, 21), (1e-6, 1)])
+def test_the_last_weights_are_stochastic(fraction, expected):
+    spec = partial_spec(fraction)
+    assert spec.n_weights == 82 and spec.n_stochastic_weights == expected
+    shapes = param_shapes(spec)
+    assert shapes["w0"] == (82,) and shapes["drift.W0"] == (expected + 1, 5) and shapes["drift.W1"] == (5, expected)
+    assert sample_noise(spec, 2, seed=0)["z"].shape == (2, spec.n_steps, expected)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("variant", [dict(), dict(prior="brownian"), dict(w0_posterior="gaussian"),
+                                     dict(learn_diffusion=True), dict(w0_posterior="map")])
+@pytest.mark.parametrize("fraction", [0.3, 0.6])
+def test_partial_engine_matches_numpy_reference(engine, variant, fraction):
+    spec = partial_spec(fraction, **variant)
+    params = perturbed_gaussian_w0_params(spec) if spec.gaussian_w0 else perturbed_params(spec)
+    out_ref, _ = assert_engine_matches_reference(engine, spec, params)
+    assert np.ptp(out_ref[:, 0, 0]) > 1e-4  # the paths differ
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fixed_weights_stay_at_their_start(engine):
+    spec = partial_spec(0.4)
+    params = perturbed_params(spec)
+    k = spec.n_weights - spec.n_stochastic_weights
+    paths = get_engine(engine).weight_paths(spec, params, n_samples=3, seed=0)
+    assert paths.shape == (3, spec.n_steps + 1, spec.n_weights)
+    np.testing.assert_array_equal(paths[:, :, :k], np.broadcast_to(params["w0"][:k], paths[:, :, :k].shape))
+    assert np.all(np.ptp(paths[:, :, k:], axis=1) > 0)  # the others move
+
+
+@pytest.mark.skipif(not (is_installed("jax") and is_installed("torch")), reason="needs both engines")
+@pytest.mark.parametrize("variant", [dict(stl=True), dict(stl=False, learn_diffusion=True),
+                                     dict(stl=False, solver="midpoint")])
+def test_engines_agree_on_the_partial_gradients(variant):
+    spec = make_spec("sde", dtype="float64", stochastic_fraction=0.5, **variant)
+    params, noise = perturbed_params(spec), sample_noise(spec, 4, seed=1)
+    if spec.learn_diffusion:
+        params["log_diffusion"] = np.full(1, np.log(0.3))
+    loss_j, grads_j = loss_and_gradients("jax", spec, params, noise)
+    loss_t, grads_t = loss_and_gradients("torch", spec, params, noise)
+    np.testing.assert_allclose(loss_j, loss_t, rtol=1e-10)
+    k = spec.n_weights - spec.n_stochastic_weights
+    assert np.abs(grads_j["w0"][:k]).max() > 1e-4  # the fixed weights are trained
+    for name in grads_j:
+        np.testing.assert_allclose(grads_j[name], grads_t[name], rtol=1e-8, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_reversible_adjoint_differentiates_the_fixed_weights(engine):
+    """The fixed weights enter f_h as a parameter, not through the state: the adjoint must carry them."""
+    spec = make_spec("sde", stl=False, dtype="float64", stochastic_fraction=0.5, solver="reversible_heun")
+    params, noise = perturbed_params(spec), sample_noise(spec, 4, seed=1)
+    backprop = loss_and_gradients(engine, spec, params, noise)[1]
+    adjoint = loss_and_gradients(engine, spec.replace(adjoint=True), params, noise)[1]
+    for name in backprop:
+        np.testing.assert_allclose(adjoint[name], backprop[name], rtol=1e-8, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_full_fraction_is_the_fully_stochastic_model(engine):
+    spec = make_spec("sde", stl=False)
+    params = perturbed_params(spec)
+    X = np.random.default_rng(3).normal(size=(5, 3)).astype(np.float32)
+    noise = sample_noise(spec, 3, seed=2)
+    out, kl = forward(engine, spec, params, X, noise)
+    out_1, kl_1 = forward(engine, spec.replace(stochastic_fraction=1.0), params, X, noise)
+    np.testing.assert_array_equal(out, out_1)
+    np.testing.assert_array_equal(kl, kl_1)
+
+
+def test_partial_stochasticity_needs_the_sde_mlp():
+    with pytest.raises(ValueError, match="stochastic_fraction < 1 applies to posterior=\"sde\""):
+        make_spec("meanfield", stochastic_fraction=0.5)
+    with pytest.raises(ValueError, match="stochastic_fraction must be in"):
+        make_spec("sde", stochastic_fraction=0.0)
+    X, y = sine_rows(0.1)
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="stochastic_fraction"):
+            SDEBNNRegressor(stochastic_fraction=bad, **TINY).fit(X, y)
+
+
+@pytest.mark.parametrize("engine", ENGINE_PARAMS)
+def test_regressor_with_partial_stochasticity(engine):
+    X, y = sine_rows(0.1)
+    est = SDEBNNRegressor(engine=engine, stochastic_fraction=0.25, **TINY).fit(X, y)
+    spec = est._fitted_spec(est._engine())
+    assert est.params_["drift.W1"].shape[-1] == spec.n_stochastic_weights < spec.n_weights
+    mean, std = est.predict(X, return_std=True)
+    assert np.all(np.isfinite(mean)) and np.all(std > 0)
+    paths = est.weight_paths(n_samples=2)
+    k = spec.n_weights - spec.n_stochastic_weights
+    assert np.ptp(paths[:, :, :k], axis=(0, 1)).max() == 0.0
