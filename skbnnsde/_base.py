@@ -35,12 +35,14 @@ from .engines.options import (
 )
 from .engines.specs import ModelSpec, TrainSpec
 from ._auto import AutoRulesMixin
+from ._fraction import StochasticFractionMixin
 from ._partial_fit import ContinuedTrainingMixin, _draw_seeds
 from ._sampling import PosteriorSamplingMixin
 from ._validation import check_fit_sample_weight
 
 
-class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin, BaseEstimator):
+class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
+                 BaseEstimator):
     """Hyperparameters, validation, engine dispatch and the training loop's driver."""
 
     _parameter_constraints: dict = {
@@ -66,7 +68,7 @@ class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
         "prior_scaling": [StrOptions(set(PRIOR_SCALINGS))],
         "w0_posterior": [StrOptions(set(W0_POSTERIORS))],
         "readout_posterior": [StrOptions(set(READOUT_POSTERIORS))],
-        "stochastic_fraction": [Interval(Real, 0, 1, closed="right")],
+        "stochastic_fraction": [Interval(Real, 0, 1, closed="right"), StrOptions({"auto"})],
         "posterior": [StrOptions(set(POSTERIORS))],
         "stl": ["boolean"],
         "laplace": ["boolean", StrOptions({"auto"})],
@@ -118,7 +120,7 @@ class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
         posterior="sde",
         w0_posterior="point",
         readout_posterior="point",
-        stochastic_fraction=1.0,
+        stochastic_fraction="auto",
         stl=True,
         laplace="auto",
         kl_weight=1.0,
@@ -264,7 +266,7 @@ class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
             prior_scaling=self.prior_scaling,
             w0_posterior=self.w0_posterior,
             readout_posterior=self.readout_posterior,
-            stochastic_fraction=float(self.stochastic_fraction),
+            stochastic_fraction=self._stochastic_fraction(),
             solver=self.solver,
             n_steps=int(self.n_steps),
             adjoint=bool(self.adjoint),
@@ -311,12 +313,12 @@ class BaseSDEBNN(AutoRulesMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
         sample_weight = check_fit_sample_weight(sample_weight, X)
         y_enc, n_outputs = self._encode_targets(y, sample_weight)
 
+        init_seed, train_seed, split_seed, predict_seed = _draw_seeds(self.random_state)
+        self._select_stochastic_fraction(X, y, sample_weight, split_seed)
         engine = self._engine()
         device = self._resolve_device(engine)
         spec = self._model_spec(X.shape[1], n_outputs, device, X.shape[0])
         train = self._train_spec()
-
-        init_seed, train_seed, split_seed, predict_seed = _draw_seeds(self.random_state)
 
         validation_data = None
         X_train, y_train, w_train = X, y_enc, sample_weight

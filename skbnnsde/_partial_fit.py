@@ -120,6 +120,9 @@ class ContinuedTrainingMixin:
         spec = self._model_spec(X.shape[1], n_outputs, self._resolve_device(engine), X.shape[0])
         if not first and self.learn_diffusion == "auto":  # "auto" continues what the first fit chose
             spec = spec.replace(learn_diffusion=bool(self.spec_.get("learn_diffusion", False)))
+        if self.stochastic_fraction == "auto":  # no held-out choice here: 1.0, or what the fitted model has
+            self.stochastic_fraction_ = 1.0 if first else float(self.spec_.get("stochastic_fraction", 1.0))
+            spec = spec.replace(stochastic_fraction=self.stochastic_fraction_)
         train = self._train_spec()
         if first:
             init_seed, seed, _, predict_seed = _draw_seeds(self.random_state)

@@ -71,6 +71,20 @@ def test_uci_smoke(tmp_path, bench):
 
 
 @pytest.mark.slow
+def test_partial_stochastic_smoke(tmp_path, bench):
+    pytest.importorskip("jax")
+    partial = bench("partial_stochastic")
+    if not _uci_available(bench("uci")):
+        pytest.skip("UCI data not found")
+    out = tmp_path / "partial.md"
+    records = partial.main(["--datasets", "yacht", "--splits", "1", "--fractions", "1,0.5",
+                            "--sde-params", '{"max_iter": 2, "n_ensembles": 1}', "--output", str(out)])
+    assert sorted(r["fraction"] for r in records) == [0.5, 1.0]
+    assert all(np.isfinite(r["ll"]) for r in records)
+    assert "| yacht | 0.5 | 1 |" in out.read_text()
+
+
+@pytest.mark.slow
 def test_classification_smoke(tmp_path, bench):
     pytest.importorskip("jax")
     classification = bench("classification")
