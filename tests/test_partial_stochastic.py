@@ -122,3 +122,76 @@ def test_regressor_with_partial_stochasticity(engine):
     paths = est.weight_paths(n_samples=2)
     k = spec.n_weights - spec.n_stochastic_weights
     assert np.ptp(paths[:, :, :k], axis=(0, 1)).max() == 0.0
+
+
+# ---- stochastic_fraction="auto": chosen on held-out rows ---------------------------------
+
+
+def smooth_rows(n, noise=0.02, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    return X, np.sin(2 * X[:, 0]) + noise * rng.normal(size=n)
+
+
+AUTO = dict(TINY, max_iter=10, n_ensembles=1)
+
+
+def test_auto_chooses_the_fraction_of_the_better_held_out_likelihood():
+    X, y = smooth_rows(260)
+    est = SDEBNNRegressor(**AUTO).fit(X, y)
+    scores = est.stochastic_fraction_scores_
+    assert set(scores) == {1.0, 0.2} and all(np.isfinite(list(scores.values())))
+    assert est.stochastic_fraction_ == max(scores, key=scores.get)
+    assert est.spec_["stochastic_fraction"] == est.stochastic_fraction_
+    again = SDEBNNRegressor(**AUTO).fit(X, y)
+    assert again.stochastic_fraction_scores_ == scores  # seeded by random_state
+
+
+def test_auto_scores_are_the_held_out_likelihoods_of_single_fits():
+    """The score of a candidate is what that candidate, fitted alone on the other rows, predicts."""
+    from sklearn.model_selection import train_test_split
+
+    from skbnnsde._base import _draw_seeds
+    from skbnnsde.metrics import gaussian_log_likelihood
+
+    X, y = smooth_rows(260)
+    est = SDEBNNRegressor(**AUTO).fit(X, y)
+    split_seed = _draw_seeds(AUTO["random_state"])[2]
+    X_fit, X_out, y_fit, y_out = train_test_split(X, y, test_size=0.2, random_state=split_seed)
+    alone = SDEBNNRegressor(**dict(AUTO, stochastic_fraction=0.2)).fit(X_fit, y_fit)
+    u = alone.predict_uncertainty(X_out)
+    np.testing.assert_allclose(est.stochastic_fraction_scores_[0.2],
+                               gaussian_log_likelihood(y_out, u["mean"], u["std"]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["few_rows", "classifier", "cauchy", "meanfield", "explicit"])
+def test_auto_is_the_full_model_where_it_does_not_choose(case):
+    from skbnnsde import SDEBNNClassifier
+
+    X, y = smooth_rows(260)
+    if case == "few_rows":
+        est = SDEBNNRegressor(**AUTO).fit(X[:200], y[:200])
+    elif case == "classifier":
+        est = SDEBNNClassifier(**AUTO).fit(X, y > 0)
+    elif case == "cauchy":
+        est = SDEBNNRegressor(likelihood="cauchy", **AUTO).fit(X, y)
+    elif case == "meanfield":
+        est = SDEBNNRegressor(posterior="meanfield", **AUTO).fit(X, y)
+    else:
+        est = SDEBNNRegressor(**dict(AUTO, stochastic_fraction=0.5)).fit(X, y)
+        assert est.stochastic_fraction_ == 0.5 and est.stochastic_fraction_scores_ is None
+        return
+    assert est.stochastic_fraction_ == 1.0 and est.stochastic_fraction_scores_ is None
+    assert est.spec_["stochastic_fraction"] == 1.0
+
+
+def test_auto_with_sample_weight_and_partial_fit():
+    X, y = smooth_rows(260)
+    weights = np.r_[np.zeros(20), np.ones(240)]
+    est = SDEBNNRegressor(**AUTO).fit(X, y, sample_weight=weights)
+    assert all(np.isfinite(list(est.stochastic_fraction_scores_.values())))
+    chosen = est.stochastic_fraction_
+    est.partial_fit(X[:50], y[:50])  # continues the chosen model
+    assert est.spec_["stochastic_fraction"] == chosen
+    fresh = SDEBNNRegressor(**AUTO).partial_fit(X, y)  # no held-out choice in partial_fit
+    assert fresh.stochastic_fraction_ == 1.0
