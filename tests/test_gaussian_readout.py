@@ -10,7 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from test_engine_parity import ENGINES, forward, make_spec, perturbed_params
-from w0_priors import assert_engine_matches_reference, sine_rows, w0_prior_spec
+from w0_priors import (
+    assert_engine_matches_reference,
+    assert_vanishing_std_gives_the_point_model,
+    sine_rows,
+    w0_prior_spec,
+)
 
 from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
 from skbnnsde.engines.noise import sample_noise
@@ -84,20 +89,9 @@ def test_readout_prior_std_follows_the_fan_in():
 def test_gaussian_readout_approaches_the_point_readout_as_its_std_vanishes(engine):
     """As exp(logstd) -> 0 the predictions approach those of readout_posterior="point" (same paths)."""
     spec = make_spec("sde", stl=False, dtype="float64", readout_posterior="gaussian")
-    point_spec = spec.replace(readout_posterior="point")
-    params = perturbed_readout_params(spec)
-    point_params = {k: v for k, v in params.items() if not k.endswith("_logstd")}
-    X = np.random.default_rng(4).normal(size=(6, 3))
-    noise = sample_noise(spec, 3, seed=0)
-    out_p, _ = forward(engine, point_spec, point_params, X, {k: v for k, v in noise.items() if k != "readout_eps"})
-    gaps = []
-    for log_std in (-4.0, -8.0, -12.0):
-        for k in ("readout.W_logstd", "readout.b_logstd"):
-            params[k] = np.full_like(params[k], log_std)
-        out, _ = forward(engine, spec, params, X, noise)
-        gaps.append(np.abs(out - out_p).max())
-    assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 1e-5 * max(1.0, np.abs(out_p).max())
-    assert 0.5 * np.exp(-4.0) < gaps[1] / gaps[0] < 2.0 * np.exp(-4.0)  # linear in the std
+    assert_vanishing_std_gives_the_point_model(engine, spec, spec.replace(readout_posterior="point"),
+                                               perturbed_readout_params(spec),
+                                               ("readout.W_logstd", "readout.b_logstd"), "readout_eps")
 
 
 def test_gaussian_readout_needs_a_stochastic_posterior():

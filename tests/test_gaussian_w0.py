@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_engine_parity import ENGINES, forward, make_spec, perturbed_params
+from test_engine_parity import ENGINES, make_spec, perturbed_params
 from w0_priors import (
     assert_engine_matches_reference,
+    assert_vanishing_std_gives_the_point_model,
     perturbed_gaussian_w0_params,
     starting_weights_term,
     w0_prior_spec,
 )
-
-from skbnnsde.engines.noise import sample_noise
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -53,19 +52,8 @@ def test_gaussian_w0_kl_equals_a_monte_carlo_estimate(engine, prior_scaling):
 def test_gaussian_w0_approaches_the_point_w0_model_as_its_std_vanishes(engine):
     """As exp(w_logstd) -> 0 the predictions approach those of w0_posterior="point" (same Brownian paths)."""
     spec = make_spec("sde", stl=False, dtype="float64", w0_posterior="gaussian")
-    point_spec = spec.replace(w0_posterior="point")
-    params = perturbed_params(spec)
-    point_params = {k: v for k, v in params.items() if k != "w_logstd"}
-    X = np.random.default_rng(4).normal(size=(6, 3))
-    noise = sample_noise(spec, 3, seed=0)
-    out_p, _ = forward(engine, point_spec, point_params, X, {k: v for k, v in noise.items() if k != "eps"})
-    gaps = []
-    for log_std in (-4.0, -8.0, -12.0):
-        params["w_logstd"] = np.full_like(params["w_logstd"], log_std)
-        out, _ = forward(engine, spec, params, X, noise)
-        gaps.append(np.abs(out - out_p).max())
-    assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 1e-5 * max(1.0, np.abs(out_p).max())
-    assert 0.5 * np.exp(-4.0) < gaps[1] / gaps[0] < 2.0 * np.exp(-4.0)  # linear in the std
+    assert_vanishing_std_gives_the_point_model(engine, spec, spec.replace(w0_posterior="point"),
+                                               perturbed_params(spec), ("w_logstd",), "eps")
 
 
 def test_gaussian_w0_is_for_the_sde_posterior_only():

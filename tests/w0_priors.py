@@ -59,3 +59,22 @@ def sine_rows(noise: float):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 2))
     return X, np.sin(2 * X[:, 0]) + noise * rng.normal(size=40)
+
+
+def assert_vanishing_std_gives_the_point_model(engine: str, spec, point_spec, params, log_std_names, noise_name):
+    """As the posterior stds ``log_std_names`` shrink, ``spec``'s outputs approach ``point_spec``'s, linearly.
+
+    ``params`` are ``spec``'s (the point model gets them without ``log_std_names``); the point
+    model sees the same noise without ``noise_name`` (the draw the stds scale).
+    """
+    point_params = {k: v for k, v in params.items() if k not in log_std_names}
+    X = np.random.default_rng(4).normal(size=(6, spec.n_features))
+    noise = sample_noise(spec, 3, seed=0)
+    out_p, _ = forward(engine, point_spec, point_params, X, {k: v for k, v in noise.items() if k != noise_name})
+    gaps = []
+    for log_std in (-4.0, -8.0, -12.0):
+        params = {**params, **{k: np.full_like(params[k], log_std) for k in log_std_names}}
+        out, _ = forward(engine, spec, params, X, noise)
+        gaps.append(np.abs(out - out_p).max())
+    assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 1e-5 * max(1.0, np.abs(out_p).max())
+    assert 0.5 * np.exp(-4.0) < gaps[1] / gaps[0] < 2.0 * np.exp(-4.0)  # linear in the std
