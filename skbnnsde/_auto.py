@@ -1,6 +1,6 @@
-"""The choices of the "auto" hyperparameters (``laplace``, ``n_ensembles``, ``learn_diffusion``,
-``readout_posterior``): each a method of the task and the rows a fit trains on, shared by both
-estimators (``stochastic_fraction``'s, which fits candidates, is in ``_fraction.py``).
+"""The choices of the "auto" hyperparameters (``laplace``, ``n_ensembles``, ``learn_diffusion``):
+each a method of the task and the rows a fit trains on, shared by both estimators
+(``stochastic_fraction``'s, which fits candidates, is in ``_fraction.py``).
 
 Nothing here imports torch or jax.
 """
@@ -31,14 +31,7 @@ class AutoRulesMixin:
     def _laplace_has_parameters(self) -> bool:
         """Whether training leaves a point estimate for the Laplace step to cover (``w0`` or the read-out)."""
         gaussian_w0 = self.posterior == "meanfield" or (self.posterior == "sde" and self.w0_posterior == "gaussian")
-        return not (gaussian_w0 and self._readout_posterior() == "gaussian")
-
-    def _readout_posterior(self) -> str:
-        """The read-out's posterior (``readout_posterior``'s docstring): "auto" is Gaussian for a
-        classifier with stochastic weights, a point estimate otherwise."""
-        if self.readout_posterior != "auto":
-            return self.readout_posterior
-        return "gaussian" if self._task == "classification" and self.posterior != "point" else "point"
+        return not (gaussian_w0 and self.readout_posterior == "gaussian")
 
     def _check_laplace(self) -> None:
         """ValueError where ``laplace=True`` cannot apply: a classifier, or nothing fitted as a point."""

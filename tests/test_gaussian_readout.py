@@ -145,18 +145,3 @@ def test_estimator_refuses_a_gaussian_readout_on_point_weights():
     X, y = sine_rows(0.1)
     with pytest.raises(ValueError, match="readout_posterior"):
         SDEBNNRegressor(engine="auto", posterior="point", readout_posterior="gaussian", **TINY).fit(X, y)
-
-
-@pytest.mark.parametrize("estimator,posterior,expected", [
-    ("classifier", "sde", "gaussian"), ("classifier", "meanfield", "gaussian"), ("classifier", "point", "point"),
-    ("regressor", "sde", "point"), ("regressor", "meanfield", "point"),
-])
-def test_auto_readout_is_gaussian_for_classifiers(estimator, posterior, expected):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(40, 3))
-    if estimator == "classifier":
-        est = SDEBNNClassifier(posterior=posterior, **TINY).fit(X, X[:, 0] > 0)
-    else:
-        est = SDEBNNRegressor(posterior=posterior, **TINY).fit(X, X[:, 0])
-    assert est.readout_posterior == "auto" and est.spec_["readout_posterior"] == expected
-    assert ("readout.W_logstd" in est.params_) == (expected == "gaussian")

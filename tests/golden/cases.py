@@ -55,7 +55,6 @@ BASE = {
     "laplace": False,  # recorded before laplace="auto" became the default; test_laplace.py covers it
     "n_ensembles": 1,  # recorded before n_ensembles="auto"; member 0 of an ensemble is this fit (test_ensemble.py)
     "learn_diffusion": False,  # recorded before it became the default; tests/test_learnt_diffusion.py covers it
-    "readout_posterior": "point",  # recorded before "auto" (Gaussian for classifiers); test_gaussian_readout.py
     "stochastic_fraction": 1.0,  # recorded before "auto"; tests/test_partial_stochastic.py covers it
 }
 CONV = {"architecture": "conv", "image_shape": (1, 4, 4), "n_blocks": (1, 1)}
