@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("jax")
@@ -115,3 +116,29 @@ def test_loading_the_engine_turns_the_cache_on_in_a_new_process(tmp_path):
     assert _child({"SKBNNSDE_JAX_CACHE": str(ours)}) == str(ours)
     assert any(ours.iterdir()), "JAX stored no compiled program"
     assert _child({"SKBNNSDE_JAX_CACHE": str(ours), "JAX_COMPILATION_CACHE_DIR": str(users)}) == str(users)
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="counts Linux memory maps")
+def test_compiled_programs_of_many_models_stay_bounded():
+    """A process fitting many differently shaped models keeps the programs of the last few only.
+
+    Every compiled program holds memory maps; with every model's programs kept, a test worker
+    that had fitted ~100 shapes exhausted the process's maps and XLA's compiler segfaulted.
+    """
+    pytest.importorskip("jax")
+    from skbnnsde import SDEBNNRegressor
+
+    X = np.random.default_rng(0).normal(size=(20, 2))
+
+    def n_maps():
+        return len(Path("/proc/self/maps").read_text().splitlines())
+
+    counts = []
+    for width in range(12):  # more differently shaped models than the caches keep (cache.COMPILED_MODELS)
+        est = SDEBNNRegressor(engine="jax", hidden_layer_sizes=(3 + width,), weight_drift_sizes=(3,), max_iter=1,
+                              n_ensembles=1, n_steps=2, n_predict_samples=2)
+        est.fit(X, X[:, 0]).predict(X, return_std=True)
+        counts.append(n_maps())
+    first, last = (counts[4] - counts[0]) / 4, (counts[11] - counts[7]) / 4
+    assert first > 50  # each new model's programs add maps while the caches fill
+    assert last < 0.25 * first  # then the oldest models' are let go

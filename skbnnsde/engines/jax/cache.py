@@ -26,6 +26,13 @@ import os
 import sys
 from pathlib import Path
 
+#: models whose compiled programs each in-process cache keeps (least recently used first out).
+#: Every compiled program holds memory maps of its machine code (some 600 maps for a model's
+#: fit and predictions); a process that fitted ~100 differently shaped models (a grid search,
+#: a test suite) exhausted Linux's default 65,530 maps and crashed inside XLA's compiler. An
+#: evicted model's programs come back from the persistent cache when it is fitted again.
+COMPILED_MODELS = 8
+
 #: the environment variable that picks the cache folder: unset/``1`` default, a path, ``0`` off
 ENV_VAR = "SKBNNSDE_JAX_CACHE"
 _OFF = {"0", "off", "false", "no", "none"}

@@ -17,6 +17,7 @@ import numpy as np
 from ..noise import sample_noise, scale_noise
 from ..params import as_plain_params, flat_layout, init_params
 from ..specs import ModelSpec, TrainSpec
+from .cache import COMPILED_MODELS
 from .solve import solve
 from .train import ROW_BUCKET, _loss_and_grad, _row_bucket, _rows, _targets, _to_jax, fit
 
@@ -70,7 +71,7 @@ def _repeat_paths(values: np.ndarray, n_samples: int) -> np.ndarray:
     return np.broadcast_to(values, (n_samples, *values.shape[1:])).copy()
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=COMPILED_MODELS)
 def _compiled_forward(spec: ModelSpec, stl: bool = False):
     def forward(params, x, noise):
         return solve(spec, params, x, noise, stl=stl)[:2]
@@ -78,7 +79,7 @@ def _compiled_forward(spec: ModelSpec, stl: bool = False):
     return jax.jit(forward)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=COMPILED_MODELS)
 def _compiled_paths(spec: ModelSpec):
     def paths(params, noise):
         x = jax.numpy.zeros((1, spec.n_features), params["readout.W"].dtype)
@@ -87,12 +88,12 @@ def _compiled_paths(spec: ModelSpec):
     return jax.jit(paths)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=COMPILED_MODELS)
 def _compiled_loss_and_gradients(spec: ModelSpec, beta: float, remat: bool):
     return jax.jit(_loss_and_grad(spec, beta, remat))
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=COMPILED_MODELS)
 def _compiled_jacobian(spec: ModelSpec, names: tuple):
     layout = flat_layout(spec, names)
 

@@ -27,7 +27,7 @@ from ..noise import noise_shapes, scale_noise, validation_noise
 from ..specs import ModelSpec, TrainSpec
 from ..state import adam_state, check_adam_state, noise_state, with_noise_state
 from ..training import learning_rates, notify, row_weights, run_epochs
-from .cache import cache_dir
+from .cache import COMPILED_MODELS, cache_dir
 from .likelihoods import _row_mean, beta_nll_weights, log_likelihood
 from .solve import solve
 
@@ -176,7 +176,7 @@ def _optimizer():
     )
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=COMPILED_MODELS)
 def _compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, remat: bool,
                     beta: float = 0.0):
     """The jitted epoch and its optimiser for a model and the training settings that change it (cached).
@@ -229,7 +229,7 @@ def _compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, 
     return jax.jit(epoch), optimizer
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=COMPILED_MODELS)
 def _compiled_validation(spec: ModelSpec):
     """The jitted :func:`predictive_nll` (cached per model)."""
     return jax.jit(functools.partial(predictive_nll, spec))
