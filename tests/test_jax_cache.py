@@ -128,6 +128,15 @@ def test_compiled_programs_of_many_models_stay_bounded():
     pytest.importorskip("jax")
     from skbnnsde import SDEBNNRegressor
 
+    import jax
+
+    from skbnnsde.engines.jax import engine, train
+
+    for module in (engine, train):  # start from empty caches (other tests in this process filled them)
+        for obj in vars(module).values():
+            if hasattr(obj, "cache_clear"):
+                obj.cache_clear()
+    jax.clear_caches()
     X = np.random.default_rng(0).normal(size=(20, 2))
 
     def n_maps():
