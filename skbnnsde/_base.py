@@ -69,6 +69,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         "w0_posterior": [StrOptions(set(W0_POSTERIORS))],
         "readout_posterior": [StrOptions(set(READOUT_POSTERIORS))],
         "stochastic_fraction": [Interval(Real, 0, 1, closed="right"), StrOptions({"auto"})],
+        "calibrate_noise": ["boolean", StrOptions({"auto"})],
         "posterior": [StrOptions(set(POSTERIORS))],
         "stl": ["boolean"],
         "laplace": ["boolean", StrOptions({"auto"})],
@@ -121,6 +122,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         w0_posterior="point",
         readout_posterior="point",
         stochastic_fraction="auto",
+        calibrate_noise="auto",
         stl=True,
         laplace="auto",
         kl_weight=1.0,
@@ -169,6 +171,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         self.w0_posterior = w0_posterior
         self.readout_posterior = readout_posterior
         self.stochastic_fraction = stochastic_fraction
+        self.calibrate_noise = calibrate_noise
         self.stl = stl
         self.laplace = laplace
         self.kl_weight = kl_weight

@@ -137,6 +137,21 @@ PARAMETERS_DOC = """\
         log-likelihood of the other 20 % (``stochastic_fraction_scores_``); the chosen one
         is then fitted on all rows. That costs 1.6 single fits more. Elsewhere (classifiers,
         smaller or larger sets, ``partial_fit``) "auto" is 1.0.
+    calibrate_noise : bool or "auto", default="auto"
+        Correct a regressor's noise scale on held-out rows (Gaussian or heteroscedastic
+        likelihood). The training objective sets the noise from the training rows, so it
+        comes out too small where the model fits those rows more closely than new ones and
+        too large where the spread of the weight paths already covers the residuals. One
+        member fitted on 80 % of the rows gives, per target, the factor on its noise std
+        that maximises the Gaussian log-likelihood of the other 20 %; the model fitted on all
+        rows, an ensemble that errs less on new rows than that member, takes the square root
+        of the factor (``noise_scale_factor_``). The noise draws of ``sample_y`` and the
+        noise part of every predictive std use it; the parameters keep the trained scale.
+        "auto" calibrates where ``stochastic_fraction="auto"`` fits its held-out candidates
+        anyway (it then compares them with their noise calibrated), at no extra fit; True
+        calibrates any regressor fit of at least 10 rows (one extra single fit where the
+        fraction is not chosen); False keeps the trained noise. ``partial_fit`` does not
+        calibrate.
     stl : bool, default=True
         Use the "sticking the landing" gradient estimator of the KL term, which has lower
         variance.
@@ -258,7 +273,11 @@ ATTRIBUTES_DOC = """\
         The fraction of stochastic weights the model was built with (``stochastic_fraction``;
         the chosen one for "auto").
     stochastic_fraction_scores_ : dict or None
-        Held-out log-likelihood of every candidate fraction where "auto" chose; else None.
+        Held-out log-likelihood of every candidate fraction where "auto" chose (with the
+        candidates' noise calibrated when ``calibrate_noise`` is on); else None.
+    noise_scale_factor_ : ndarray of shape (n_targets,) or None
+        The factor on a regressor's trained noise std set by ``calibrate_noise``; None where
+        the noise was not calibrated (and for a classifier).
     best_loss_ : float
         Lowest training loss seen.
     n_iter_ : int

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
+from ._noise_calibration import fitted_noise_factor, held_out_noise_factor
 from .engines.specs import SMALL_DATA_ROWS
 
 #: the fractions "auto" chooses between: the paper's fully stochastic model and the partially
@@ -25,6 +26,8 @@ AUTO_FRACTION_HOLDOUT = 0.2
 #: "auto" chooses on fits of more than SMALL_DATA_ROWS and at most this many rows (fewer leave
 #: too few held-out rows to choose on; more cost the selection fits for sets where it was not measured)
 AUTO_FRACTION_MAX_ROWS = 10_000
+#: calibrate_noise=True needs at least this many rows (two held out)
+MIN_CALIBRATION_ROWS = 10
 
 
 class StochasticFractionMixin:
@@ -42,21 +45,57 @@ class StochasticFractionMixin:
             return float(self.stochastic_fraction)
         return float(getattr(self, "stochastic_fraction_", 1.0))
 
+    def _calibrates_noise(self, n_rows: int) -> bool:
+        """Whether a fit on ``n_rows`` sets the noise scale on held-out rows (``calibrate_noise``)."""
+        if self.calibrate_noise == "auto":
+            return self._chooses_stochastic_fraction(n_rows)
+        if not self.calibrate_noise:
+            return False
+        if self._task != "regression" or self._likelihood() not in ("gaussian", "heteroscedastic"):
+            raise ValueError("calibrate_noise=True sets the noise scale of a regressor with likelihood='gaussian' "
+                             "or 'heteroscedastic'; use calibrate_noise=False or 'auto' here")
+        if n_rows < MIN_CALIBRATION_ROWS:
+            raise ValueError(f"calibrate_noise=True holds out {AUTO_FRACTION_HOLDOUT:.0%} of the rows and needs at "
+                             f"least {MIN_CALIBRATION_ROWS}; got {n_rows}. Use calibrate_noise=False or 'auto'")
+        return True
+
     def _select_stochastic_fraction(self, X, y, sample_weight, seed: int) -> None:
-        """Set ``stochastic_fraction_`` (and ``stochastic_fraction_scores_``) for a fit on ``X``, ``y``.
+        """Set ``stochastic_fraction_`` and ``noise_scale_factor_`` (with their held-out scores) for a fit.
 
         "auto" on a fit it does not choose for, and a warm start of a fitted model, keep what
-        there is (1.0 for a first fit); an explicit fraction is taken as it is.
+        there is (1.0 for a first fit); an explicit fraction is taken as it is. The held-out
+        fits run where either the fraction is chosen or the noise calibrated; with
+        ``calibrate_noise`` on, the candidates are compared with their noise calibrated.
         """
-        if self.stochastic_fraction != "auto":
-            self.stochastic_fraction_, self.stochastic_fraction_scores_ = float(self.stochastic_fraction), None
+        explicit = self.stochastic_fraction != "auto"
+        if self.warm_start and hasattr(self, "spec_"):  # continue the fitted model, noise factor included
+            fitted = float(self.spec_.get("stochastic_fraction", 1.0))
+            if not explicit or float(self.stochastic_fraction) == fitted:
+                self.stochastic_fraction_ = fitted
+                return
+        self.stochastic_fraction_ = float(self.stochastic_fraction) if explicit else 1.0
+        self.stochastic_fraction_scores_ = None
+        self.noise_scale_factor_ = None
+        chooses, calibrates = self._chooses_stochastic_fraction(X.shape[0]), self._calibrates_noise(X.shape[0])
+        if not (chooses or calibrates):
             return
-        if self.warm_start and hasattr(self, "spec_"):  # continue the fitted model
-            self.stochastic_fraction_ = float(self.spec_.get("stochastic_fraction", 1.0))
-            return
-        self.stochastic_fraction_, self.stochastic_fraction_scores_ = 1.0, None
-        if not self._chooses_stochastic_fraction(X.shape[0]):
-            return
+        candidates = AUTO_FRACTION_CANDIDATES if chooses else (self.stochastic_fraction_,)
+        scores, factors = self._held_out_scores(X, y, sample_weight, seed, candidates, calibrates)
+        finite = {f: s for f, s in scores.items() if np.isfinite(s)}
+        if chooses:
+            self.stochastic_fraction_ = max(finite, key=finite.get) if finite else 1.0
+            self.stochastic_fraction_scores_ = scores
+        if calibrates and self.stochastic_fraction_ in finite:
+            self.noise_scale_factor_ = fitted_noise_factor(factors[self.stochastic_fraction_])
+        if self.verbose:
+            print(f"held-out log-likelihood {scores}; stochastic_fraction {self.stochastic_fraction_}, "
+                  f"noise scale factor {self.noise_scale_factor_}")
+
+    def _held_out_scores(self, X, y, sample_weight, seed, candidates, calibrated):
+        """Per candidate fraction: the held-out Gaussian log-likelihood and noise factors of one member.
+
+        With ``calibrated`` the score is that of the calibrated noise (``_noise_calibration``).
+        """
         from sklearn.model_selection import train_test_split
 
         from .metrics import gaussian_log_likelihood
@@ -65,15 +104,14 @@ class StochasticFractionMixin:
         parts = train_test_split(*arrays, test_size=AUTO_FRACTION_HOLDOUT, random_state=seed)
         X_fit, X_out, y_fit, y_out = parts[:4]
         w_fit, w_out = parts[4:] if sample_weight is not None else (None, None)
-        scores = {}
-        for fraction in AUTO_FRACTION_CANDIDATES:
-            candidate = clone(self).set_params(stochastic_fraction=fraction, n_ensembles=1, early_stopping=False,
-                                               warm_start=False, verbose=0)
+        scores, factors = {}, {}
+        for fraction in candidates:
+            candidate = clone(self).set_params(stochastic_fraction=fraction, calibrate_noise=False, n_ensembles=1,
+                                               early_stopping=False, warm_start=False, verbose=0)
             candidate.fit(X_fit, y_fit, sample_weight=w_fit)
             u = candidate.predict_uncertainty(X_out)
             scores[fraction] = float(gaussian_log_likelihood(y_out, u["mean"], u["std"], sample_weight=w_out))
-        finite = {f: s for f, s in scores.items() if np.isfinite(s)}
-        self.stochastic_fraction_ = max(finite, key=finite.get) if finite else 1.0
-        self.stochastic_fraction_scores_ = scores
-        if self.verbose:
-            print(f"stochastic_fraction='auto': held-out log-likelihood {scores}; chose {self.stochastic_fraction_}")
+            if calibrated and np.isfinite(scores[fraction]):
+                factors[fraction], scores[fraction] = held_out_noise_factor(
+                    y_out, u["mean"], u["epistemic_std"], u["aleatoric_std"], sample_weight=w_out)
+        return scores, factors

@@ -140,9 +140,14 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
         Only for the likelihoods with one learned scale per target (not "heteroscedastic").
         An ensemble's is the mean over its members, each weighted equally in the mixture.
         """
-        scale = np.exp(np.asarray(self.params_["log_scale"], dtype=np.float64))
+        scale = np.exp(np.asarray(self.params_["log_scale"], dtype=np.float64)) * self._noise_factor()
         variance = 2.0 * scale**2 if self.spec_["likelihood"] == "laplace" else scale**2
         return variance if self._n_members() == 1 else variance.mean(axis=0)
+
+    def _noise_factor(self):
+        """``noise_scale_factor_`` (per target), or 1 where the noise was not calibrated."""
+        factor = getattr(self, "noise_scale_factor_", None)
+        return 1.0 if factor is None else np.asarray(factor, dtype=np.float64)
 
     def _split_readout(self, samples):
         """Function values ``(S, n, k)`` and the noise variance of the predictive.
@@ -153,7 +158,7 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
         if self.spec_["likelihood"] != "heteroscedastic":  # the fitted one, whatever set_params did since
             return samples, self._noise_variance()
         k = self.y_mean_.shape[0]
-        scale = np.logaddexp(0.0, samples[..., k:]) + MIN_HETEROSCEDASTIC_SCALE
+        scale = (np.logaddexp(0.0, samples[..., k:]) + MIN_HETEROSCEDASTIC_SCALE) * self._noise_factor()
         return samples[..., :k], np.mean(scale**2, axis=0)
 
     def _shape_output(self, a):
@@ -343,9 +348,9 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
         shape = raw.shape[:-1] + (k,)
         likelihood = self.spec_["likelihood"]
         if likelihood == "heteroscedastic":
-            scale = np.logaddexp(0.0, raw[..., k:]) + MIN_HETEROSCEDASTIC_SCALE
+            scale = (np.logaddexp(0.0, raw[..., k:]) + MIN_HETEROSCEDASTIC_SCALE) * self._noise_factor()
             return scale * rng.standard_normal(shape)
-        scale = np.exp(np.asarray(self.params_["log_scale"], dtype=np.float64))
+        scale = np.exp(np.asarray(self.params_["log_scale"], dtype=np.float64)) * self._noise_factor()
         if self._n_members() > 1:  # every draw's own member's scale: (S, 1, k)
             scale = scale[draw_members(shape[0], self._n_members())][:, None, :]
         draw = {"gaussian": rng.standard_normal, "laplace": rng.laplace, "cauchy": rng.standard_cauchy}[likelihood]
