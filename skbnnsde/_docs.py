@@ -148,7 +148,7 @@ PARAMETERS_DOC = """\
         of the factor (``noise_scale_factor_``). The noise draws of ``sample_y`` and the
         noise part of every predictive std use it; the parameters keep the trained scale.
         "auto" calibrates where ``stochastic_fraction="auto"`` fits its held-out candidates
-        anyway (it then compares them with their noise calibrated), at no extra fit; True
+        anyway (the chosen candidate's factor), at no extra fit; True
         calibrates any regressor fit of at least 10 rows (one extra single fit where the
         fraction is not chosen); False keeps the trained noise. ``partial_fit`` does not
         calibrate.
@@ -273,8 +273,7 @@ ATTRIBUTES_DOC = """\
         The fraction of stochastic weights the model was built with (``stochastic_fraction``;
         the chosen one for "auto").
     stochastic_fraction_scores_ : dict or None
-        Held-out log-likelihood of every candidate fraction where "auto" chose (with the
-        candidates' noise calibrated when ``calibrate_noise`` is on); else None.
+        Held-out log-likelihood of every candidate fraction where "auto" chose; else None.
     noise_scale_factor_ : ndarray of shape (n_targets,) or None
         The factor on a regressor's trained noise std set by ``calibrate_noise``; None where
         the noise was not calibrated (and for a classifier).
