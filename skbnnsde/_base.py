@@ -69,7 +69,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         "w0_posterior": [StrOptions(set(W0_POSTERIORS))],
         "readout_posterior": [StrOptions(set(READOUT_POSTERIORS))],
         "stochastic_fraction": [Interval(Real, 0, 1, closed="right"), StrOptions({"auto"})],
-        "calibrate_noise": ["boolean", StrOptions({"auto"})],
+        "calibrate": ["boolean", StrOptions({"auto"})],
         "posterior": [StrOptions(set(POSTERIORS))],
         "stl": ["boolean"],
         "laplace": ["boolean", StrOptions({"auto"})],
@@ -122,7 +122,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         w0_posterior="point",
         readout_posterior="point",
         stochastic_fraction="auto",
-        calibrate_noise="auto",
+        calibrate="auto",
         stl=True,
         laplace="auto",
         kl_weight=1.0,
@@ -171,7 +171,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         self.w0_posterior = w0_posterior
         self.readout_posterior = readout_posterior
         self.stochastic_fraction = stochastic_fraction
-        self.calibrate_noise = calibrate_noise
+        self.calibrate = calibrate
         self.stl = stl
         self.laplace = laplace
         self.kl_weight = kl_weight
@@ -317,7 +317,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         y_enc, n_outputs = self._encode_targets(y, sample_weight)
 
         init_seed, train_seed, split_seed, predict_seed = _draw_seeds(self.random_state)
-        self._select_stochastic_fraction(X, y, sample_weight, split_seed)
+        self._held_out_step(X, y, sample_weight, split_seed)
         engine = self._engine()
         device = self._resolve_device(engine)
         spec = self._model_spec(X.shape[1], n_outputs, device, X.shape[0])

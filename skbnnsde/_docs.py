@@ -137,21 +137,25 @@ PARAMETERS_DOC = """\
         log-likelihood of the other 20 % (``stochastic_fraction_scores_``); the chosen one
         is then fitted on all rows. That costs 1.6 single fits more. Elsewhere (classifiers,
         smaller or larger sets, ``partial_fit``) "auto" is 1.0.
-    calibrate_noise : bool or "auto", default="auto"
-        Correct a regressor's noise scale on held-out rows (Gaussian or heteroscedastic
-        likelihood). The training objective sets the noise from the training rows, so it
+    calibrate : bool or "auto", default="auto"
+        Correct the predictive's spread on held-out rows: one member is fitted on 80 % of the
+        rows and the other 20 % set, for a regressor (Gaussian or heteroscedastic
+        likelihood), the factor on the trained noise std and, for a classifier, the
+        temperature ``T >= 1`` dividing the logits, each where it maximises their
+        log-likelihood. The training objective sets the noise from the training rows, so it
         comes out too small where the model fits those rows more closely than new ones and
-        too large where the spread of the weight paths already covers the residuals. One
-        member fitted on 80 % of the rows gives, per target, the factor on its noise std
-        that maximises the Gaussian log-likelihood of the other 20 %; the model fitted on all
-        rows, an ensemble that errs less on new rows than that member, takes the square root
-        of the factor (``noise_scale_factor_``). The noise draws of ``sample_y`` and the
-        noise part of every predictive std use it; the parameters keep the trained scale.
-        "auto" calibrates where ``stochastic_fraction="auto"`` fits its held-out candidates
-        anyway (the chosen candidate's factor), at no extra fit; True
-        calibrates any regressor fit of at least 10 rows (one extra single fit where the
-        fraction is not chosen); False keeps the trained noise. ``partial_fit`` does not
-        calibrate.
+        too large where the spread of the weight paths already covers the residuals; a
+        classifier whose point-estimated parameters fit every training row is
+        overconfident on new ones. A regressor takes the square root of the held-out factor
+        (the model fitted on all rows, an ensemble, errs less on new rows than that member;
+        ``noise_scale_factor_``), a classifier the temperature (``temperature_``). The
+        predictive std, ``sample_y``'s noise draws, ``predict_proba`` and
+        ``sample_posterior`` use them; the parameters keep their trained values. "auto": a
+        regressor where ``stochastic_fraction="auto"`` fits its held-out candidates anyway
+        (the chosen candidate's factor, at no extra fit), a classifier with
+        ``posterior="sde"`` and the mlp fitted on 201-10,000 rows (one extra single fit on
+        80 % of the rows, stratified); True: any such fit of at least 10 rows; False: none.
+        ``partial_fit`` does not calibrate; ``warm_start`` keeps the fitted values.
     stl : bool, default=True
         Use the "sticking the landing" gradient estimator of the KL term, which has lower
         variance.
@@ -274,9 +278,6 @@ ATTRIBUTES_DOC = """\
         the chosen one for "auto").
     stochastic_fraction_scores_ : dict or None
         Held-out log-likelihood of every candidate fraction where "auto" chose; else None.
-    noise_scale_factor_ : ndarray of shape (n_targets,) or None
-        The factor on a regressor's trained noise std set by ``calibrate_noise``; None where
-        the noise was not calibrated (and for a classifier).
     best_loss_ : float
         Lowest training loss seen.
     n_iter_ : int

@@ -15,19 +15,17 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 
-from ._noise_calibration import fitted_noise_factor, held_out_noise_factor
+from ._calibration import HELD_OUT_SHARE, check_calibration_rows, fitted_noise_factor, held_out_noise_factor
 from .engines.specs import SMALL_DATA_ROWS
 
 #: the fractions "auto" chooses between: the paper's fully stochastic model and the partially
 #: stochastic one that measured best where it helped (yacht, energy, concrete)
 AUTO_FRACTION_CANDIDATES = (1.0, 0.2)
 #: share of the rows held out to choose on
-AUTO_FRACTION_HOLDOUT = 0.2
+AUTO_FRACTION_HOLDOUT = HELD_OUT_SHARE
 #: "auto" chooses on fits of more than SMALL_DATA_ROWS and at most this many rows (fewer leave
 #: too few held-out rows to choose on; more cost the selection fits for sets where it was not measured)
 AUTO_FRACTION_MAX_ROWS = 10_000
-#: calibrate_noise=True needs at least this many rows (two held out)
-MIN_CALIBRATION_ROWS = 10
 
 
 class StochasticFractionMixin:
@@ -46,18 +44,20 @@ class StochasticFractionMixin:
         return float(getattr(self, "stochastic_fraction_", 1.0))
 
     def _calibrates_noise(self, n_rows: int) -> bool:
-        """Whether a fit on ``n_rows`` sets the noise scale on held-out rows (``calibrate_noise``)."""
-        if self.calibrate_noise == "auto":
+        """Whether a fit on ``n_rows`` sets the noise scale on held-out rows (``calibrate``)."""
+        if self.calibrate == "auto":
             return self._chooses_stochastic_fraction(n_rows)
-        if not self.calibrate_noise:
+        if not self.calibrate or self._task != "regression":
             return False
-        if self._task != "regression" or self._likelihood() not in ("gaussian", "heteroscedastic"):
-            raise ValueError("calibrate_noise=True sets the noise scale of a regressor with likelihood='gaussian' "
-                             "or 'heteroscedastic'; use calibrate_noise=False or 'auto' here")
-        if n_rows < MIN_CALIBRATION_ROWS:
-            raise ValueError(f"calibrate_noise=True holds out {AUTO_FRACTION_HOLDOUT:.0%} of the rows and needs at "
-                             f"least {MIN_CALIBRATION_ROWS}; got {n_rows}. Use calibrate_noise=False or 'auto'")
+        if self._likelihood() not in ("gaussian", "heteroscedastic"):
+            raise ValueError("calibrate=True sets the noise scale of a regressor with likelihood='gaussian' "
+                             "or 'heteroscedastic'; use calibrate=False or 'auto' here")
+        check_calibration_rows(n_rows)
         return True
+
+    def _held_out_step(self, X, y, sample_weight, seed: int) -> None:
+        """What a fit chooses on held-out rows before it trains (the classifier adds its temperature)."""
+        self._select_stochastic_fraction(X, y, sample_weight, seed)
 
     def _select_stochastic_fraction(self, X, y, sample_weight, seed: int) -> None:
         """Set ``stochastic_fraction_`` and ``noise_scale_factor_`` (with their held-out scores) for a fit.
@@ -77,7 +77,8 @@ class StochasticFractionMixin:
                 return
         self.stochastic_fraction_ = float(self.stochastic_fraction) if explicit else 1.0
         self.stochastic_fraction_scores_ = None
-        self.noise_scale_factor_ = None
+        if self._task == "regression":
+            self.noise_scale_factor_ = None
         chooses, calibrates = self._chooses_stochastic_fraction(X.shape[0]), self._calibrates_noise(X.shape[0])
         if not (chooses or calibrates):
             return
@@ -95,7 +96,7 @@ class StochasticFractionMixin:
 
     def _held_out_scores(self, X, y, sample_weight, seed, candidates, calibrated):
         """Per candidate fraction: the held-out Gaussian log-likelihood of one member, and with
-        ``calibrated`` its held-out noise factors (``_noise_calibration``)."""
+        ``calibrated`` its held-out noise factors (``_calibration``)."""
         from sklearn.model_selection import train_test_split
 
         from .metrics import gaussian_log_likelihood
@@ -106,7 +107,7 @@ class StochasticFractionMixin:
         w_fit, w_out = parts[4:] if sample_weight is not None else (None, None)
         scores, factors = {}, {}
         for fraction in candidates:
-            candidate = clone(self).set_params(stochastic_fraction=fraction, calibrate_noise=False, n_ensembles=1,
+            candidate = clone(self).set_params(stochastic_fraction=fraction, calibrate=False, n_ensembles=1,
                                                early_stopping=False, warm_start=False, verbose=0)
             candidate.fit(X_fit, y_fit, sample_weight=w_fit)
             u = candidate.predict_uncertainty(X_out)

@@ -107,8 +107,8 @@ class ContinuedTrainingMixin:
         if self._laplace_forced():
             raise ValueError("partial_fit does not support laplace=True: the Laplace step needs the whole "
                              "training set at once; use fit")
-        if self.calibrate_noise is True:
-            raise ValueError("partial_fit does not support calibrate_noise=True: it holds out rows of the whole "
+        if self.calibrate is True:
+            raise ValueError("partial_fit does not support calibrate=True: it holds out rows of the whole "
                              "training set; use fit")
         first = not hasattr(self, "params_")
         self._check_params()
@@ -128,7 +128,7 @@ class ContinuedTrainingMixin:
             spec = spec.replace(stochastic_fraction=self.stochastic_fraction_)
         train = self._train_spec()
         if first:
-            self.noise_scale_factor_ = None
+            setattr(self, "noise_scale_factor_" if self._task == "regression" else "temperature_", None)
             init_seed, seed, _, predict_seed = _draw_seeds(self.random_state)
             n_members = self._ensemble_size(None)
             params = self._initial_params(engine, spec, init_seed, n_members)

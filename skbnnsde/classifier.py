@@ -10,6 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from ._base import BaseSDEBNN
 from ._partial_fit import ClassifierPartialFitMixin
 from ._sampling import _check_n_samples
+from ._temperature import TemperatureMixin
 from ._docs import ATTRIBUTES_DOC, PARAMETERS_DOC
 from ._validation import finite_output, validate_fit_X
 from .engines.options import CLASSIFICATION_LIKELIHOODS
@@ -21,7 +22,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, BaseSDEBNN):
+class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, TemperatureMixin, BaseSDEBNN):
     __doc__ = f"""Classification with an SDE Bayesian neural network (an infinitely deep BNN).
 
     The hidden state of a continuous-depth network ``dh = f_h(t, h; w(t)) dt`` is driven by
@@ -41,6 +42,9 @@ class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, BaseSDEBNN):
 {ATTRIBUTES_DOC}
     classes_ : ndarray of shape (n_classes,)
         The class labels.
+    temperature_ : float or None
+        The temperature dividing every path's logits, set by ``calibrate``; None where the
+        fit did not calibrate.
 
     See Also
     --------
@@ -134,7 +138,7 @@ class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, BaseSDEBNN):
             finite (it never returns NaN or inf).
         """
         X = self._validate_predict_X(X)
-        logits = self._predictive_samples(X)
+        logits = self._predictive_samples(X) / self._temperature()
         return finite_output(_softmax(logits).mean(axis=0), X.dtype, "predict_proba")
 
     def predict_log_proba(self, X):
@@ -178,5 +182,5 @@ class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, BaseSDEBNN):
         """
         X = self._validate_predict_X(X)
         _check_n_samples(n_samples)
-        logits = self._predict_samples(X, n_samples, self._sample_seed(random_state))
+        logits = self._predict_samples(X, n_samples, self._sample_seed(random_state)) / self._temperature()
         return finite_output(np.transpose(_softmax(logits), (1, 2, 0)), X.dtype, "sample_posterior")

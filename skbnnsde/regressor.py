@@ -51,6 +51,9 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
         Mean of the training target (undone in ``predict``).
     y_scale_ : ndarray of shape (n_targets,)
         Standard deviation of the training target (undone in ``predict``).
+    noise_scale_factor_ : ndarray of shape (n_targets,) or None
+        The factor on the trained noise std set by ``calibrate``; None where the noise was
+        not calibrated.
 
     See Also
     --------

@@ -147,18 +147,18 @@ def test_auto_chooses_the_fraction_of_the_better_held_out_likelihood():
     assert again.stochastic_fraction_scores_ == scores  # seeded by random_state
 
 
-@pytest.mark.parametrize("calibrate_noise", ["auto", False])
-def test_auto_scores_are_the_held_out_likelihoods_of_single_fits(calibrate_noise):
+@pytest.mark.parametrize("calibrate", ["auto", False])
+def test_auto_scores_are_the_held_out_likelihoods_of_single_fits(calibrate):
     """The score of a candidate is what that candidate, fitted alone on the other rows, predicts;
-    the chosen one's noise factor is calibrated on those rows (unless ``calibrate_noise=False``)."""
+    the chosen one's noise factor is calibrated on those rows (unless ``calibrate=False``)."""
     from sklearn.model_selection import train_test_split
 
     from skbnnsde._base import _draw_seeds
-    from skbnnsde._noise_calibration import fitted_noise_factor, held_out_noise_factor
+    from skbnnsde._calibration import fitted_noise_factor, held_out_noise_factor
     from skbnnsde.metrics import gaussian_log_likelihood
 
     X, y = smooth_rows(260)
-    est = SDEBNNRegressor(**AUTO, calibrate_noise=calibrate_noise).fit(X, y)
+    est = SDEBNNRegressor(**AUTO, calibrate=calibrate).fit(X, y)
     split_seed = _draw_seeds(AUTO["random_state"])[2]
     X_fit, X_out, y_fit, y_out = train_test_split(X, y, test_size=0.2, random_state=split_seed)
     for fraction in (1.0, 0.2):
@@ -166,10 +166,10 @@ def test_auto_scores_are_the_held_out_likelihoods_of_single_fits(calibrate_noise
         u = alone.predict_uncertainty(X_out)
         expected = gaussian_log_likelihood(y_out, u["mean"], u["std"])  # the trained noise's, calibrated or not
         np.testing.assert_allclose(est.stochastic_fraction_scores_[fraction], expected, rtol=1e-6)
-        if calibrate_noise and fraction == est.stochastic_fraction_:
+        if calibrate and fraction == est.stochastic_fraction_:
             factors, _ = held_out_noise_factor(y_out, u["mean"], u["epistemic_std"], u["aleatoric_std"])
             np.testing.assert_allclose(est.noise_scale_factor_, fitted_noise_factor(factors), rtol=1e-6)
-    if not calibrate_noise:
+    if not calibrate:
         assert est.noise_scale_factor_ is None
 
 

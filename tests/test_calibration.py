@@ -1,4 +1,4 @@
-"""``calibrate_noise``: a regressor's noise std corrected on held-out rows.
+"""``calibrate``: a regressor's noise std corrected on held-out rows.
 
 Checked: the held-out factor maximises the held-out likelihood (known answers, per target,
 weighted rows, its bounds); the fitted model takes its square root, leaves the trained
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
-from skbnnsde._noise_calibration import NOISE_FACTOR_BOUNDS, fitted_noise_factor, held_out_noise_factor
+from skbnnsde._calibration import NOISE_FACTOR_BOUNDS, fitted_noise_factor, held_out_noise_factor
 from skbnnsde.engines import is_installed
 from skbnnsde.metrics import gaussian_log_likelihood
 
@@ -74,8 +74,8 @@ def test_fitted_factor_is_the_square_root_of_the_held_out_one():
 def pair():
     """The same fit with and without calibration (an explicit fraction: the same model is fitted)."""
     X, y = noisy_rows(120)
-    off = SDEBNNRegressor(**TINY, stochastic_fraction=1.0, calibrate_noise=False).fit(X, y)
-    on = SDEBNNRegressor(**TINY, stochastic_fraction=1.0, calibrate_noise=True).fit(X, y)
+    off = SDEBNNRegressor(**TINY, stochastic_fraction=1.0, calibrate=False).fit(X, y)
+    on = SDEBNNRegressor(**TINY, stochastic_fraction=1.0, calibrate=True).fit(X, y)
     return X, off, on
 
 
@@ -118,8 +118,8 @@ def clone_of(est, engine):
 def test_heteroscedastic_noise_is_scaled_too():
     X, y = noisy_rows(120)
     kw = dict(TINY, stochastic_fraction=1.0, likelihood="heteroscedastic")
-    off = SDEBNNRegressor(**kw, calibrate_noise=False).fit(X, y)
-    on = SDEBNNRegressor(**kw, calibrate_noise=True).fit(X, y)
+    off = SDEBNNRegressor(**kw, calibrate=False).fit(X, y)
+    on = SDEBNNRegressor(**kw, calibrate=True).fit(X, y)
     np.testing.assert_allclose(on.predict_uncertainty(X)["aleatoric_std"],
                                on.noise_scale_factor_ * off.predict_uncertainty(X)["aleatoric_std"], rtol=1e-5)
 
@@ -153,14 +153,14 @@ def test_warm_start_keeps_the_fitted_factor_and_partial_fit_does_not_calibrate()
     ("few_rows", "at least 10"),
     ("partial_fit", "partial_fit"),
 ])
-def test_calibrate_noise_true_where_it_cannot_is_an_error(case, match):
+def test_calibrate_true_where_it_cannot_is_an_error(case, match):
     X, y = noisy_rows(40)
     with pytest.raises(ValueError, match=match):
         if case == "classifier":
-            SDEBNNClassifier(**TINY, calibrate_noise=True).fit(X, y > 0)
+            SDEBNNClassifier(**TINY, calibrate=True).fit(X, y > 0)
         elif case == "laplace_likelihood":
-            SDEBNNRegressor(**TINY, calibrate_noise=True, likelihood="laplace").fit(X, y)
+            SDEBNNRegressor(**TINY, calibrate=True, likelihood="laplace").fit(X, y)
         elif case == "few_rows":
-            SDEBNNRegressor(**TINY, calibrate_noise=True).fit(X[:9], y[:9])
+            SDEBNNRegressor(**TINY, calibrate=True).fit(X[:9], y[:9])
         else:
-            SDEBNNRegressor(**TINY, calibrate_noise=True).partial_fit(X, y)
+            SDEBNNRegressor(**TINY, calibrate=True).partial_fit(X, y)

@@ -1,4 +1,4 @@
-"""``calibrate_noise``: a regressor's noise scale corrected on held-out rows.
+"""``calibrate``: a regressor's noise scale, a classifier's temperature, set on held-out rows.
 
 The ELBO sets the noise scale from the training rows. Where the model fits those rows more
 closely than new ones (a partially stochastic model on noisy data) the scale falls below the
@@ -11,6 +11,13 @@ That factor is measured on one member trained on 80 % of the rows; the fitted mo
 ensemble trained on all of them, whose mean errs less and whose members' disagreement adds
 spread, so it needs a smaller correction. It takes ``factor ** NOISE_FACTOR_SHRINKAGE`` (half
 the held-out correction in log scale, the share that transferred best on validation rows).
+
+A classifier's logits come out too large where its point-estimated parameters fit the
+training rows with no error left to make (``benchmarks/results/classification.md``). Its held-out
+rows give the temperature ``T >= 1`` dividing every path's logits that maximises their
+log-likelihood under the predictive (the mean of the paths' softmax); the fitted model takes
+it whole. Only ``T >= 1``: held-out rows the member classifies without error would ask for
+ever sharper probabilities, which no finite held-out sample supports.
 
 Nothing here imports torch or jax.
 """
@@ -26,6 +33,18 @@ from .metrics import gaussian_log_likelihood
 NOISE_FACTOR_BOUNDS = (0.1, 10.0)
 #: the power of the held-out factor the fitted model takes (1: all of it, 0: none)
 NOISE_FACTOR_SHRINKAGE = 0.5
+#: the range of a classifier's held-out temperature
+TEMPERATURE_BOUNDS = (1.0, 10.0)
+#: the share of the rows held out, and the fewest rows calibrate=True accepts (two held out)
+HELD_OUT_SHARE = 0.2
+MIN_CALIBRATION_ROWS = 10
+
+
+def check_calibration_rows(n_rows: int) -> None:
+    """ValueError where ``calibrate=True`` has too few rows to hold some out."""
+    if n_rows < MIN_CALIBRATION_ROWS:
+        raise ValueError(f"calibrate=True holds out {HELD_OUT_SHARE:.0%} of the rows and needs at least "
+                         f"{MIN_CALIBRATION_ROWS}; got {n_rows}. Use calibrate=False or 'auto'")
 
 
 def _as_columns(a) -> np.ndarray:
@@ -80,3 +99,46 @@ def held_out_noise_factor(y, mean, epistemic_std, aleatoric_std, sample_weight=N
 def fitted_noise_factor(held_out_factors) -> np.ndarray:
     """The factor the model fitted on all rows takes: the held-out one shrunk towards 1."""
     return np.asarray(held_out_factors, dtype=np.float64) ** NOISE_FACTOR_SHRINKAGE
+
+
+def held_out_temperature(logits, y_index, sample_weight=None) -> float:
+    """The temperature ``T`` in ``TEMPERATURE_BOUNDS`` that best predicts held-out rows.
+
+    Parameters
+    ----------
+    logits : array-like of shape (n_paths, n_rows, n_classes)
+        Every weight path's logits for the held-out rows.
+    y_index : array-like of shape (n_rows,)
+        The rows' class indices.
+    sample_weight : array-like of shape (n_rows,), default=None
+        Row weights of the log-likelihood.
+
+    Returns
+    -------
+    temperature : float
+        The ``T`` maximising the mean log-likelihood of the rows under the mean over paths of
+        ``softmax(logits / T)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> logits = 8.0 * rng.standard_normal((1, 4000, 2))  # confident, and right only by chance
+    >>> y = rng.integers(0, 2, 4000)
+    >>> held_out_temperature(logits, y) > 5
+    True
+    """
+    from scipy.special import log_softmax, logsumexp
+
+    logits = np.asarray(logits, dtype=np.float64)
+    rows = np.arange(logits.shape[1])
+    y_index = np.asarray(y_index)
+    weights = np.ones(len(rows)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+
+    def negative_ll(log_t):
+        log_p = logsumexp(log_softmax(logits / np.exp(log_t), axis=-1), axis=0) - np.log(logits.shape[0])
+        return -float(np.average(log_p[rows, y_index], weights=weights))
+
+    bounds = np.log(TEMPERATURE_BOUNDS)
+    best = minimize_scalar(negative_ll, bounds=tuple(bounds), method="bounded", options={"xatol": 1e-3})
+    return float(np.exp(best.x))
