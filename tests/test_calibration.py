@@ -1,10 +1,11 @@
-"""``calibrate``: a regressor's noise std corrected on held-out rows.
+"""``calibrate``: a regressor's noise std and a classifier's temperature set on held-out rows.
 
-Checked: the held-out factor maximises the held-out likelihood (known answers, per target,
-weighted rows, its bounds); the fitted model takes its square root, leaves the trained
-parameters and mean alone and scales the noise wherever the predictive uses it (std, the
-aleatoric part, ``sample_y``, the heteroscedastic scale, another engine, a pickle); when
-"auto" calibrates; the errors.
+Checked: the held-out factor and temperature maximise the held-out likelihood (known answers,
+per target, weighted rows, their bounds); the fitted regressor takes the factor's square root,
+leaves the trained parameters and mean alone and scales the noise wherever the predictive uses
+it (std, the aleatoric part, ``sample_y``, the heteroscedastic scale, another engine, a
+pickle); the classifier divides every path's logits by its temperature; when "auto"
+calibrates; the errors.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 import pytest
 
 from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
-from skbnnsde._calibration import NOISE_FACTOR_BOUNDS, fitted_noise_factor, held_out_noise_factor
+from skbnnsde._calibration import (NOISE_FACTOR_BOUNDS, TEMPERATURE_BOUNDS, fitted_noise_factor,
+                                   held_out_noise_factor, held_out_temperature)
 from skbnnsde.engines import is_installed
 from skbnnsde.metrics import gaussian_log_likelihood
 
@@ -132,8 +134,7 @@ def test_auto_calibrates_where_the_fraction_is_chosen():
     assert small.noise_scale_factor_ is None
     explicit = SDEBNNRegressor(**TINY, stochastic_fraction=1.0).fit(X, y)
     assert explicit.noise_scale_factor_ is None
-    classifier = SDEBNNClassifier(**TINY).fit(X, y > 0)
-    assert classifier.noise_scale_factor_ is None
+    assert not hasattr(SDEBNNClassifier(**TINY).fit(X, y > 0), "noise_scale_factor_")
 
 
 def test_warm_start_keeps_the_fitted_factor_and_partial_fit_does_not_calibrate():
@@ -148,19 +149,95 @@ def test_warm_start_keeps_the_fitted_factor_and_partial_fit_does_not_calibrate()
 
 
 @pytest.mark.parametrize("case, match", [
-    ("classifier", "regressor"),
     ("laplace_likelihood", "regressor"),
     ("few_rows", "at least 10"),
+    ("classifier_few_rows", "at least 10"),
+    ("classifier_single_row_class", "at least 2 rows of each"),
     ("partial_fit", "partial_fit"),
+    ("classifier_partial_fit", "partial_fit"),
 ])
 def test_calibrate_true_where_it_cannot_is_an_error(case, match):
     X, y = noisy_rows(40)
     with pytest.raises(ValueError, match=match):
-        if case == "classifier":
-            SDEBNNClassifier(**TINY, calibrate=True).fit(X, y > 0)
-        elif case == "laplace_likelihood":
+        if case == "laplace_likelihood":
             SDEBNNRegressor(**TINY, calibrate=True, likelihood="laplace").fit(X, y)
         elif case == "few_rows":
             SDEBNNRegressor(**TINY, calibrate=True).fit(X[:9], y[:9])
-        else:
+        elif case == "classifier_few_rows":
+            SDEBNNClassifier(**TINY, calibrate=True).fit(X[:9], np.arange(9) % 2)
+        elif case == "classifier_single_row_class":
+            SDEBNNClassifier(**TINY, calibrate=True).fit(X, np.r_[np.zeros(39), 1])
+        elif case == "partial_fit":
             SDEBNNRegressor(**TINY, calibrate=True).partial_fit(X, y)
+        else:
+            SDEBNNClassifier(**TINY, calibrate=True).partial_fit(X, y > 0, classes=[False, True])
+
+
+# ---- the classifier's temperature ---------------------------------------------------------
+
+
+def softmax(z):
+    z = z - z.max(-1, keepdims=True)
+    return np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+
+
+def test_temperature_recovers_how_much_the_logits_were_sharpened():
+    rng = np.random.default_rng(0)
+    n, k = 20_000, 3
+    calibrated = rng.normal(size=(n, k))  # the true class probabilities: softmax of these
+    y = np.array([rng.choice(k, p=p) for p in softmax(calibrated)])
+    paths = np.stack([3.0 * calibrated, 3.0 * calibrated])  # two identical paths, sharpened 3x
+    assert held_out_temperature(paths, y) == pytest.approx(3.0, rel=0.05)
+    # rows of zero weight are ignored; the temperature stays within its bounds
+    noise = np.concatenate([paths, 50.0 * rng.normal(size=(2, 500, k))], axis=1)
+    weighted = held_out_temperature(noise, np.r_[y, np.zeros(500, int)], sample_weight=np.r_[np.ones(n), np.zeros(500)])
+    assert weighted == pytest.approx(held_out_temperature(paths, y), rel=1e-6)
+    right = np.stack([10.0 * np.eye(k)[y]])  # every row right and confident: never sharper than the fit
+    assert held_out_temperature(right, y) == pytest.approx(TEMPERATURE_BOUNDS[0], rel=1e-2)
+
+
+@pytest.fixture(scope="module")
+def classifiers():
+    X, y = noisy_rows(120)
+    labels = np.where(y > 0, "up", "down")
+    off = SDEBNNClassifier(**TINY, calibrate=False).fit(X, labels)
+    on = SDEBNNClassifier(**TINY, calibrate=True).fit(X, labels)
+    return X, labels, off, on
+
+
+def test_classifier_temperature_divides_the_logits_and_nothing_else(classifiers):
+    from sklearn.model_selection import train_test_split
+
+    from skbnnsde._base import _draw_seeds
+
+    X, labels, off, on = classifiers
+    assert off.temperature_ is None
+    for name, value in off.params_.items():
+        np.testing.assert_array_equal(np.asarray(on.params_[name]), np.asarray(value), err_msg=name)
+    # the held-out temperature of one member fitted on the other rows
+    X_fit, X_out, y_fit, y_out = train_test_split(X, labels, test_size=0.2, random_state=_draw_seeds(0)[2],
+                                                  stratify=labels)
+    member = SDEBNNClassifier(**TINY, calibrate=False).fit(X_fit, y_fit)
+    expected = held_out_temperature(member._predictive_samples(X_out), np.searchsorted(member.classes_, y_out))
+    assert on.temperature_ == pytest.approx(expected, rel=1e-6)
+    logits = off._predictive_samples(X)
+    np.testing.assert_allclose(on.predict_proba(X), softmax(logits / on.temperature_).mean(0), rtol=1e-5)
+    draws = on.sample_posterior(X, n_samples=3, random_state=1)
+    plain = np.log(off.sample_posterior(X, n_samples=3, random_state=1))
+    np.testing.assert_allclose(draws, np.transpose(softmax(np.transpose(plain, (2, 0, 1)) / on.temperature_),
+                                                   (1, 2, 0)), rtol=1e-4, atol=1e-6)
+    again = pickle.loads(pickle.dumps(on))
+    np.testing.assert_allclose(again.predict_proba(X), on.predict_proba(X))
+
+
+def test_classifier_auto_calibrates_the_sde_mlp_on_201_to_10000_rows():
+    X, y = noisy_rows(260)
+    labels = y > 0
+    assert SDEBNNClassifier(**TINY).fit(X, labels).temperature_ is not None
+    assert SDEBNNClassifier(**TINY).fit(X[:200], labels[:200]).temperature_ is None
+    assert SDEBNNClassifier(**TINY, posterior="point").fit(X, labels).temperature_ is None
+    est = SDEBNNClassifier(**TINY).fit(X, labels)
+    temperature = est.temperature_
+    est.set_params(warm_start=True, max_iter=2).fit(X, labels)
+    assert est.temperature_ == temperature
+    assert SDEBNNClassifier(**TINY).partial_fit(X, labels, classes=[False, True]).temperature_ is None
