@@ -47,6 +47,26 @@ def check_calibration_rows(n_rows: int) -> None:
                          f"{MIN_CALIBRATION_ROWS}; got {n_rows}. Use calibrate=False or 'auto'")
 
 
+def split_held_out(X, y, sample_weight, seed: int, stratify=None):
+    """``(X_fit, y_fit, w_fit), (X_out, y_out, w_out)``: ``HELD_OUT_SHARE`` of the rows held out
+    (the weights None when ``sample_weight`` is)."""
+    from sklearn.model_selection import train_test_split
+
+    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+    parts = train_test_split(*arrays, test_size=HELD_OUT_SHARE, random_state=seed, stratify=stratify)
+    w_fit, w_out = parts[4:] if sample_weight is not None else (None, None)
+    return (parts[0], parts[2], w_fit), (parts[1], parts[3], w_out)
+
+
+def held_out_member(estimator, **params):
+    """An unfitted single-member copy of ``estimator`` for held-out rows (no calibration of its
+    own, no early stopping, no warm start, quiet), with ``params`` set."""
+    from sklearn.base import clone
+
+    return clone(estimator).set_params(calibrate=False, n_ensembles=1, early_stopping=False, warm_start=False,
+                                       verbose=0, **params)
+
+
 def _as_columns(a) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     return a.reshape(len(a), -1)

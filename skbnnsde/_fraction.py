@@ -13,19 +13,21 @@ Nothing here imports torch or jax.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import clone
-
-from ._calibration import HELD_OUT_SHARE, check_calibration_rows, fitted_noise_factor, held_out_noise_factor
+from ._calibration import (check_calibration_rows, fitted_noise_factor, held_out_member, held_out_noise_factor,
+                           split_held_out)
 from .engines.specs import SMALL_DATA_ROWS
 
 #: the fractions "auto" chooses between: the paper's fully stochastic model and the partially
 #: stochastic one that measured best where it helped (yacht, energy, concrete)
 AUTO_FRACTION_CANDIDATES = (1.0, 0.2)
-#: share of the rows held out to choose on
-AUTO_FRACTION_HOLDOUT = HELD_OUT_SHARE
 #: "auto" chooses on fits of more than SMALL_DATA_ROWS and at most this many rows (fewer leave
 #: too few held-out rows to choose on; more cost the selection fits for sets where it was not measured)
 AUTO_FRACTION_MAX_ROWS = 10_000
+
+
+def chooses_on_held_out_rows(n_rows: int) -> bool:
+    """Whether a fit on ``n_rows`` is one where the "auto" rules choose on held-out rows."""
+    return SMALL_DATA_ROWS < n_rows <= AUTO_FRACTION_MAX_ROWS
 
 
 class StochasticFractionMixin:
@@ -35,7 +37,7 @@ class StochasticFractionMixin:
         """Whether a fit on ``n_rows`` chooses the fraction on held-out rows ("auto")."""
         return (self.stochastic_fraction == "auto" and self._task == "regression" and self.posterior == "sde"
                 and self.architecture == "mlp" and self._likelihood() in ("gaussian", "heteroscedastic")
-                and SMALL_DATA_ROWS < n_rows <= AUTO_FRACTION_MAX_ROWS)
+                and chooses_on_held_out_rows(n_rows))
 
     def _stochastic_fraction(self) -> float:
         """The fraction the model is built with: the chosen one for "auto" (1.0 where it does not choose)."""
@@ -97,18 +99,12 @@ class StochasticFractionMixin:
     def _held_out_scores(self, X, y, sample_weight, seed, candidates, calibrated):
         """Per candidate fraction: the held-out Gaussian log-likelihood of one member, and with
         ``calibrated`` its held-out noise factors (``_calibration``)."""
-        from sklearn.model_selection import train_test_split
-
         from .metrics import gaussian_log_likelihood
 
-        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-        parts = train_test_split(*arrays, test_size=AUTO_FRACTION_HOLDOUT, random_state=seed)
-        X_fit, X_out, y_fit, y_out = parts[:4]
-        w_fit, w_out = parts[4:] if sample_weight is not None else (None, None)
+        (X_fit, y_fit, w_fit), (X_out, y_out, w_out) = split_held_out(X, y, sample_weight, seed)
         scores, factors = {}, {}
         for fraction in candidates:
-            candidate = clone(self).set_params(stochastic_fraction=fraction, calibrate=False, n_ensembles=1,
-                                               early_stopping=False, warm_start=False, verbose=0)
+            candidate = held_out_member(self, stochastic_fraction=fraction)
             candidate.fit(X_fit, y_fit, sample_weight=w_fit)
             u = candidate.predict_uncertainty(X_out)
             scores[fraction] = float(gaussian_log_likelihood(y_out, u["mean"], u["std"], sample_weight=w_out))

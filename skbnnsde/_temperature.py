@@ -6,11 +6,8 @@ Nothing here imports torch or jax.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import clone
-
-from ._calibration import HELD_OUT_SHARE, check_calibration_rows, held_out_temperature
-from ._fraction import AUTO_FRACTION_MAX_ROWS
-from .engines.specs import SMALL_DATA_ROWS
+from ._calibration import check_calibration_rows, held_out_member, held_out_temperature, split_held_out
+from ._fraction import chooses_on_held_out_rows
 
 
 class TemperatureMixin:
@@ -19,8 +16,7 @@ class TemperatureMixin:
     def _calibrates_temperature(self, n_rows: int) -> bool:
         """Whether a fit on ``n_rows`` sets the temperature on held-out rows."""
         if self.calibrate == "auto":
-            return (self.posterior == "sde" and self.architecture == "mlp"
-                    and SMALL_DATA_ROWS < n_rows <= AUTO_FRACTION_MAX_ROWS)
+            return self.posterior == "sde" and self.architecture == "mlp" and chooses_on_held_out_rows(n_rows)
         if self.calibrate:
             check_calibration_rows(n_rows)
         return bool(self.calibrate)
@@ -36,20 +32,14 @@ class TemperatureMixin:
     def _held_out_temperature(self, X, y, sample_weight, seed: int):
         """The held-out temperature of one member fitted on the other rows (None where a class
         has too few rows to be on both sides of a stratified split)."""
-        from sklearn.model_selection import train_test_split
-
         _, counts = np.unique(y, return_counts=True)
         if counts.min() < 2:
             if self.calibrate is True:
                 raise ValueError("calibrate=True holds out rows of every class and needs at least 2 rows of each; "
                                  f"the smallest class has {counts.min()}. Use calibrate=False or 'auto'")
             return None
-        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-        parts = train_test_split(*arrays, test_size=HELD_OUT_SHARE, random_state=seed, stratify=y)
-        X_fit, X_out, y_fit, y_out = parts[:4]
-        w_fit, w_out = parts[4:] if sample_weight is not None else (None, None)
-        member = clone(self).set_params(calibrate=False, n_ensembles=1, early_stopping=False, warm_start=False,
-                                        verbose=0)
+        (X_fit, y_fit, w_fit), (X_out, y_out, w_out) = split_held_out(X, y, sample_weight, seed, stratify=y)
+        member = held_out_member(self)
         member.fit(X_fit, y_fit, sample_weight=w_fit)
         temperature = held_out_temperature(member._predictive_samples(X_out),
                                            np.searchsorted(member.classes_, y_out), sample_weight=w_out)

@@ -161,8 +161,12 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
         if self.spec_["likelihood"] != "heteroscedastic":  # the fitted one, whatever set_params did since
             return samples, self._noise_variance()
         k = self.y_mean_.shape[0]
-        scale = (np.logaddexp(0.0, samples[..., k:]) + MIN_HETEROSCEDASTIC_SCALE) * self._noise_factor()
-        return samples[..., :k], np.mean(scale**2, axis=0)
+        return samples[..., :k], np.mean(self._heteroscedastic_scale(samples) ** 2, axis=0)
+
+    def _heteroscedastic_scale(self, raw):
+        """Every path's and row's noise std from the read-out's scale columns, calibrated: (S, n, k)."""
+        k = self.y_mean_.shape[0]
+        return (np.logaddexp(0.0, raw[..., k:]) + MIN_HETEROSCEDASTIC_SCALE) * self._noise_factor()
 
     def _shape_output(self, a):
         return a[:, 0] if self._y_ndim == 1 else a
@@ -351,8 +355,7 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
         shape = raw.shape[:-1] + (k,)
         likelihood = self.spec_["likelihood"]
         if likelihood == "heteroscedastic":
-            scale = (np.logaddexp(0.0, raw[..., k:]) + MIN_HETEROSCEDASTIC_SCALE) * self._noise_factor()
-            return scale * rng.standard_normal(shape)
+            return self._heteroscedastic_scale(raw) * rng.standard_normal(shape)
         scale = np.exp(np.asarray(self.params_["log_scale"], dtype=np.float64)) * self._noise_factor()
         if self._n_members() > 1:  # every draw's own member's scale: (S, 1, k)
             scale = scale[draw_members(shape[0], self._n_members())][:, None, :]
