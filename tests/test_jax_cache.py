@@ -125,11 +125,9 @@ def test_compiled_programs_of_many_models_stay_bounded():
     Every compiled program holds memory maps; with every model's programs kept, a test worker
     that had fitted ~100 shapes exhausted the process's maps and XLA's compiler segfaulted.
     """
-    pytest.importorskip("jax")
-    from skbnnsde import SDEBNNRegressor
-
     import jax
 
+    from skbnnsde import SDEBNNRegressor
     from skbnnsde.engines.jax import engine, train
 
     for module in (engine, train):  # start from empty caches (other tests in this process filled them)
