@@ -1,6 +1,6 @@
-"""The choices of the "auto" hyperparameters (``laplace``, ``n_ensembles``, ``learn_diffusion``):
-each a method of the task and the rows a fit trains on, shared by both estimators
-(``stochastic_fraction``'s, which fits candidates, is in ``_fraction.py``).
+"""The choices of the "auto" hyperparameters (``laplace``, ``n_ensembles``, ``learn_diffusion``)
+and of the default likelihood: each a method of the task and the rows a fit trains on, shared
+by both estimators (``stochastic_fraction``'s, which fits candidates, is in ``_fraction.py``).
 
 Nothing here imports torch or jax.
 """
@@ -8,6 +8,7 @@ Nothing here imports torch or jax.
 from __future__ import annotations
 
 from ._ensemble import AUTO_ENSEMBLE_MEMBERS, AUTO_ENSEMBLE_MEMBERS_SMALL_REGRESSION
+from ._fraction import chooses_on_held_out_rows
 from .engines.specs import SMALL_DATA_ROWS
 
 #: ``learn_diffusion="auto"`` learns a regressor's diffusion on fits of at most this many rows:
@@ -53,6 +54,19 @@ class AutoRulesMixin:
         if self.laplace == "auto":
             return self._small_regression(n_train_rows)
         return bool(self.laplace)
+
+    def _default_likelihood_for(self, n_train_rows: "int | None") -> str:
+        """The likelihood of ``likelihood=None`` for a fit on ``n_train_rows`` (None: ``partial_fit``).
+
+        A regressor's SDE-BNN (mlp) predicts a noise scale per row on the fits where the held-out
+        rules choose (``_fraction``): on those sizes it predicted held-out rows better than one
+        learned scale (``benchmarks/results/uncertainty.md``). Other fits keep the task's
+        likelihood with one scale, where the per-row scale was not measured.
+        """
+        if (self._task == "regression" and self.posterior == "sde" and self.architecture == "mlp"
+                and n_train_rows is not None and chooses_on_held_out_rows(n_train_rows)):
+            return "heteroscedastic"
+        return self._default_likelihood
 
     def _learns_diffusion(self, n_train_rows: int) -> bool:
         """Whether a fit on ``n_train_rows`` learns the diffusion (``learn_diffusion``'s docstring)."""

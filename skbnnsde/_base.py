@@ -239,8 +239,10 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
             raise ValueError(STL_ADJOINT_MESSAGE)
         self._check_laplace()
 
-    def _likelihood(self) -> str:
-        return self._default_likelihood if self.likelihood is None else self.likelihood
+    def _likelihood(self, n_train_rows: "int | None" = None) -> str:
+        """The likelihood a fit on ``n_train_rows`` trains: the one asked for, or for None the
+        task's default for that fit (``_auto``; None rows: the default of a fit without its rows)."""
+        return self._default_likelihood_for(n_train_rows) if self.likelihood is None else self.likelihood
 
     def _model_spec(self, n_features: int, n_outputs: int, device: str, n_train_rows: int) -> ModelSpec:
         conv = {}
@@ -274,12 +276,13 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
             n_steps=int(self.n_steps),
             adjoint=bool(self.adjoint),
             stl=bool(self.stl),
-            likelihood=self._likelihood(),
+            likelihood=self._likelihood(n_train_rows),
             dtype=self.dtype,
             device=device,
         )
 
-    def _train_spec(self) -> TrainSpec:
+    def _train_spec(self, spec: ModelSpec) -> TrainSpec:
+        """How ``spec``'s model trains (the regressor adds what its likelihood asks for)."""
         return TrainSpec(
             learning_rate=float(self.learning_rate),
             lr_schedule=self.lr_schedule,
@@ -321,7 +324,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         engine = self._engine()
         device = self._resolve_device(engine)
         spec = self._model_spec(X.shape[1], n_outputs, device, X.shape[0])
-        train = self._train_spec()
+        train = self._train_spec(spec)
 
         validation_data = None
         X_train, y_train, w_train = X, y_enc, sample_weight

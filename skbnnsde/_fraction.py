@@ -36,7 +36,7 @@ class StochasticFractionMixin:
     def _chooses_stochastic_fraction(self, n_rows: int) -> bool:
         """Whether a fit on ``n_rows`` chooses the fraction on held-out rows ("auto")."""
         return (self.stochastic_fraction == "auto" and self._task == "regression" and self.posterior == "sde"
-                and self.architecture == "mlp" and self._likelihood() in ("gaussian", "heteroscedastic")
+                and self.architecture == "mlp" and self._likelihood(n_rows) in ("gaussian", "heteroscedastic")
                 and chooses_on_held_out_rows(n_rows))
 
     def _stochastic_fraction(self) -> float:
@@ -51,7 +51,7 @@ class StochasticFractionMixin:
             return self._chooses_stochastic_fraction(n_rows)
         if not self.calibrate or self._task != "regression":
             return False
-        if self._likelihood() not in ("gaussian", "heteroscedastic"):
+        if self._likelihood(n_rows) not in ("gaussian", "heteroscedastic"):
             raise ValueError("calibrate=True sets the noise scale of a regressor with likelihood='gaussian' "
                              "or 'heteroscedastic'; use calibrate=False or 'auto' here")
         check_calibration_rows(n_rows)
@@ -104,7 +104,8 @@ class StochasticFractionMixin:
         (X_fit, y_fit, w_fit), (X_out, y_out, w_out) = split_held_out(X, y, sample_weight, seed)
         scores, factors = {}, {}
         for fraction in candidates:
-            candidate = held_out_member(self, stochastic_fraction=fraction)
+            # the likelihood of the fit on all rows, which its rows' rule may not give the member's
+            candidate = held_out_member(self, stochastic_fraction=fraction, likelihood=self._likelihood(X.shape[0]))
             candidate.fit(X_fit, y_fit, sample_weight=w_fit)
             u = candidate.predict_uncertainty(X_out)
             scores[fraction] = float(gaussian_log_likelihood(y_out, u["mean"], u["std"], sample_weight=w_out))

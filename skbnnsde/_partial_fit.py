@@ -126,7 +126,9 @@ class ContinuedTrainingMixin:
         if self.stochastic_fraction == "auto":  # no held-out choice here: 1.0, or what the fitted model has
             self.stochastic_fraction_ = 1.0 if first else float(self.spec_.get("stochastic_fraction", 1.0))
             spec = spec.replace(stochastic_fraction=self.stochastic_fraction_)
-        train = self._train_spec()
+        if self.likelihood is None:  # no rows' rule here: the default, or what the fitted model has
+            spec = spec.replace(likelihood=self._likelihood() if first else self.spec_["likelihood"])
+        train = self._train_spec(spec)
         if first:
             setattr(self, "noise_scale_factor_" if self._task == "regression" else "temperature_", None)
             init_seed, seed, _, predict_seed = _draw_seeds(self.random_state)

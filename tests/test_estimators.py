@@ -129,10 +129,15 @@ def test_predictions_follow_the_fitted_likelihood_after_set_params(engine_name, 
 def test_heteroscedastic_regressor_trains_with_the_beta_nll():
     from skbnnsde.regressor import HETEROSCEDASTIC_BETA
 
+    def beta(est, n_rows):  # of the model a fit on n_rows builds
+        return est._train_spec(est._model_spec(3, 2, "cpu", n_rows)).heteroscedastic_beta
+
     assert HETEROSCEDASTIC_BETA == 0.5
-    assert SDEBNNRegressor(likelihood="heteroscedastic")._train_spec().heteroscedastic_beta == HETEROSCEDASTIC_BETA
-    assert SDEBNNRegressor()._train_spec().heteroscedastic_beta == 0.0
-    assert SDEBNNClassifier()._train_spec().heteroscedastic_beta == 0.0
+    assert beta(SDEBNNRegressor(likelihood="heteroscedastic"), 100) == HETEROSCEDASTIC_BETA
+    assert beta(SDEBNNRegressor(), 100) == 0.0
+    assert beta(SDEBNNRegressor(), 500) == HETEROSCEDASTIC_BETA  # likelihood=None on 201-10,000 rows
+    assert beta(SDEBNNRegressor(likelihood="gaussian"), 500) == 0.0
+    assert beta(SDEBNNClassifier(), 500) == 0.0
 
 
 def test_classifier_string_labels(engine_name, clf_data):
