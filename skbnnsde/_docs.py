@@ -134,7 +134,8 @@ PARAMETERS_DOC = """\
         "auto" therefore chooses between 1.0 and 0.2 on held-out rows for a regressor with
         the Gaussian or heteroscedastic likelihood fitted on more than 200 and at most 10,000
         rows: one member of each, fitted on 80 % of the rows, scored by the Gaussian
-        log-likelihood of the other 20 % (``stochastic_fraction_scores_``); the chosen one
+        log-likelihood of the other 20 % (``stochastic_fraction_scores_``; with the noise
+        calibrated there, by ``calibrate``, as the final fit will predict); the chosen one
         is then fitted on all rows. That costs 1.6 single fits more. Elsewhere (classifiers,
         smaller or larger sets, ``partial_fit``) "auto" is 1.0.
     calibrate : bool or "auto", default="auto"
@@ -277,7 +278,8 @@ ATTRIBUTES_DOC = """\
         The fraction of stochastic weights the model was built with (``stochastic_fraction``;
         the chosen one for "auto").
     stochastic_fraction_scores_ : dict or None
-        Held-out log-likelihood of every candidate fraction where "auto" chose; else None.
+        Held-out log-likelihood of every candidate fraction where "auto" chose (with its noise
+        calibrated where ``calibrate`` applies); else None.
     best_loss_ : float
         Lowest training loss seen.
     n_iter_ : int

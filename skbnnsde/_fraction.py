@@ -5,7 +5,8 @@ stochastic one, and overfits noisy data, where its noise estimate collapses belo
 error (``benchmarks/results/partial_stochastic.md``). Nothing in the training objective tells
 the two apart, so "auto" asks the data, as ``RidgeCV`` does for its penalty: it fits one
 member of each candidate on the rows less a held-out share and keeps the candidate with the
-higher Gaussian log-likelihood of the held-out rows under its predictive mean and std.
+higher Gaussian log-likelihood of the held-out rows under its predictive mean and std
+(its noise calibrated on those rows where ``calibrate`` applies).
 
 Nothing here imports torch or jax.
 """
@@ -66,10 +67,11 @@ class StochasticFractionMixin:
 
         "auto" on a fit it does not choose for, and a warm start of a fitted model, keep what
         there is (1.0 for a first fit); an explicit fraction is taken as it is. The held-out
-        fits run where either the fraction is chosen or the noise calibrated. The candidates
-        are compared with the noise they were trained with: compared with their noise
-        calibrated, a candidate whose trained noise had collapsed (0.2 on a noisy set) could
-        win and then keep too small a noise (``benchmarks/results/uci.md``).
+        fits run where either the fraction is chosen or the noise calibrated. Where the noise
+        is calibrated, the candidates are compared with their noise calibrated, as the fit on
+        all rows will predict: a partially stochastic candidate that fits the mean better but
+        trained too small a noise is not lost for its noise
+        (``benchmarks/results/uncertainty.md``, tenth session).
         """
         explicit = self.stochastic_fraction != "auto"
         if self.warm_start and hasattr(self, "spec_"):  # continue the fitted model, noise factor included
@@ -97,8 +99,9 @@ class StochasticFractionMixin:
                   f"noise scale factor {self.noise_scale_factor_}")
 
     def _held_out_scores(self, X, y, sample_weight, seed, candidates, calibrated):
-        """Per candidate fraction: the held-out Gaussian log-likelihood of one member, and with
-        ``calibrated`` its held-out noise factors (``_calibration``)."""
+        """Per candidate fraction: the held-out Gaussian log-likelihood of one member and, with
+        ``calibrated``, its held-out noise factors, the score being that of the calibrated noise
+        (``_calibration``)."""
         from .metrics import gaussian_log_likelihood
 
         (X_fit, y_fit, w_fit), (X_out, y_out, w_out) = split_held_out(X, y, sample_weight, seed)
@@ -110,6 +113,6 @@ class StochasticFractionMixin:
             u = candidate.predict_uncertainty(X_out)
             scores[fraction] = float(gaussian_log_likelihood(y_out, u["mean"], u["std"], sample_weight=w_out))
             if calibrated and np.isfinite(scores[fraction]):
-                factors[fraction], _ = held_out_noise_factor(y_out, u["mean"], u["epistemic_std"], u["aleatoric_std"],
-                                                             sample_weight=w_out)
+                factors[fraction], scores[fraction] = held_out_noise_factor(
+                    y_out, u["mean"], u["epistemic_std"], u["aleatoric_std"], sample_weight=w_out)
         return scores, factors
