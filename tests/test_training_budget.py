@@ -66,8 +66,10 @@ def test_a_classifier_keeps_400_epochs_on_small_data():
     """The step floor was measured on regression; on classification more steps overfit."""
     from skbnnsde import SDEBNNClassifier
 
+    def epochs(est):  # of a fit on 40 rows
+        return est._train_spec(est._model_spec(2, 2, "cpu", 40)).epochs_for(40, est._task)
+
     clf = SDEBNNClassifier()
-    assert clf._train_spec().epochs_for(40, clf._task) == AUTO_EPOCHS
-    assert clf.set_params(max_iter=9)._train_spec().epochs_for(40, clf._task) == 9
-    reg = SDEBNNRegressor()
-    assert reg._train_spec().epochs_for(40, reg._task) == AUTO_MIN_STEPS
+    assert epochs(clf) == AUTO_EPOCHS
+    assert epochs(clf.set_params(max_iter=9)) == 9
+    assert epochs(SDEBNNRegressor()) == AUTO_MIN_STEPS
