@@ -8,7 +8,6 @@ Nothing here imports torch or jax.
 from __future__ import annotations
 
 from ._ensemble import AUTO_ENSEMBLE_MEMBERS, AUTO_ENSEMBLE_MEMBERS_SMALL_REGRESSION
-from ._fraction import chooses_on_held_out_rows
 from .engines.specs import SMALL_DATA_ROWS
 
 #: ``learn_diffusion="auto"`` learns a regressor's diffusion on fits of at most this many rows:
@@ -63,8 +62,7 @@ class AutoRulesMixin:
         learned scale (``benchmarks/results/uncertainty.md``). Other fits keep the task's
         likelihood with one scale, where the per-row scale was not measured.
         """
-        if (self._task == "regression" and self.posterior == "sde" and self.architecture == "mlp"
-                and n_train_rows is not None and chooses_on_held_out_rows(n_train_rows)):
+        if self._task == "regression" and self._on_held_out_rows(n_train_rows):
             return "heteroscedastic"
         return self._default_likelihood
 

@@ -26,19 +26,20 @@ AUTO_FRACTION_CANDIDATES = (1.0, 0.2)
 AUTO_FRACTION_MAX_ROWS = 10_000
 
 
-def chooses_on_held_out_rows(n_rows: int) -> bool:
-    """Whether a fit on ``n_rows`` is one where the "auto" rules choose on held-out rows."""
-    return SMALL_DATA_ROWS < n_rows <= AUTO_FRACTION_MAX_ROWS
-
-
 class StochasticFractionMixin:
     """What ``stochastic_fraction`` is for a fit (its docstring says why)."""
 
+    def _on_held_out_rows(self, n_rows: "int | None") -> bool:
+        """Whether a fit on ``n_rows`` is one where the "auto" rules choose on held-out rows: the
+        SDE-BNN (mlp) on more than SMALL_DATA_ROWS and at most AUTO_FRACTION_MAX_ROWS rows (None:
+        ``partial_fit``, never)."""
+        return (self.posterior == "sde" and self.architecture == "mlp" and n_rows is not None
+                and SMALL_DATA_ROWS < n_rows <= AUTO_FRACTION_MAX_ROWS)
+
     def _chooses_stochastic_fraction(self, n_rows: int) -> bool:
         """Whether a fit on ``n_rows`` chooses the fraction on held-out rows ("auto")."""
-        return (self.stochastic_fraction == "auto" and self._task == "regression" and self.posterior == "sde"
-                and self.architecture == "mlp" and self._likelihood(n_rows) in ("gaussian", "heteroscedastic")
-                and chooses_on_held_out_rows(n_rows))
+        return (self.stochastic_fraction == "auto" and self._task == "regression" and self._on_held_out_rows(n_rows)
+                and self._likelihood(n_rows) in ("gaussian", "heteroscedastic"))
 
     def _stochastic_fraction(self) -> float:
         """The fraction the model is built with: the chosen one for "auto" (1.0 where it does not choose)."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 from ._calibration import check_calibration_rows, held_out_member, held_out_temperature, split_held_out
-from ._fraction import chooses_on_held_out_rows
 
 
 class TemperatureMixin:
@@ -16,7 +15,7 @@ class TemperatureMixin:
     def _calibrates_temperature(self, n_rows: int) -> bool:
         """Whether a fit on ``n_rows`` sets the temperature on held-out rows."""
         if self.calibrate == "auto":
-            return self.posterior == "sde" and self.architecture == "mlp" and chooses_on_held_out_rows(n_rows)
+            return self._on_held_out_rows(n_rows)
         if self.calibrate:
             check_calibration_rows(n_rows)
         return bool(self.calibrate)
