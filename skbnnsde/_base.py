@@ -340,7 +340,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         else:
             params = self._initial_params(engine, spec, init_seed, n_members)
 
-        train = train.replace(max_iter=train.epochs_for(X_train.shape[0], self._task))
+        train = train.replace(max_iter=train.epochs_for(X_train.shape[0], self._task, spec.stochastic_fraction))
         result = self._train_engine(engine, spec, train, params, X_train, y_train, w_train, seed=train_seed,
                                     predict_seed=predict_seed, n_members=n_members,
                                     validation_data=validation_data, continued=warm)

@@ -206,17 +206,13 @@ class ModelSpec:
         for stage in self.block_stages:
             C = self.stage_shapes[stage][0]
             sizes = (C, *self.hidden_layer_sizes, C)
-            layouts.append(
-                tuple(((sizes[i + 1], sizes[i] + 1, 3, 3), (sizes[i + 1],)) for i in range(len(sizes) - 1))
-            )
+            layouts.append(tuple(((sizes[i + 1], sizes[i] + 1, 3, 3), (sizes[i + 1],)) for i in range(len(sizes) - 1)))
         return tuple(layouts)
 
     @property
     def block_n_weights(self) -> tuple:
         """Length of every block's flat weight vector."""
-        return tuple(
-            sum(math.prod(w) + b[0] for w, b in layout) for layout in self.block_weight_layouts
-        )
+        return tuple(sum(math.prod(w) + b[0] for w, b in layout) for layout in self.block_weight_layouts)
 
     @property
     def layer_sizes(self) -> tuple:
@@ -346,19 +342,21 @@ class TrainSpec:
             return int(min(200, n_samples))
         return int(min(int(self.batch_size), n_samples))
 
-    def epochs_for(self, n_samples: int, task: str = "regression") -> int:
+    def epochs_for(self, n_samples: int, task: str = "regression", stochastic_fraction: float = 1.0) -> int:
         """The epochs of a fit on ``n_samples`` rows: ``max_iter``, or for "auto" ``AUTO_EPOCHS``,
-        raised for regression on a small data set (``SMALL_DATA_ROWS``) until the fit takes
-        ``AUTO_MIN_STEPS`` optimiser steps.
+        raised for regression until the fit takes ``AUTO_MIN_STEPS`` optimiser steps on a small
+        data set (``SMALL_DATA_ROWS``) or for a partially stochastic model (``stochastic_fraction < 1``).
 
         A small data set has one minibatch per epoch, so a fixed number of epochs gives it few
         steps; from a near-linear start its fit then stops on a plateau that predicts the mean.
-        On larger sets, and on classification, more steps overfit instead
-        (``benchmarks/results/uncertainty.md``).
+        The partially stochastic model is the one that fits smooth, nearly noiseless data, and its
+        fit goes on improving past ``AUTO_EPOCHS``; where it overfits instead, the held-out choice
+        of the fraction keeps the fully stochastic one. On the fully stochastic model of a larger
+        set, and on classification, more steps overfit (``benchmarks/results/uncertainty.md``).
         """
         if self.max_iter != "auto":
             return int(self.max_iter)
-        if n_samples > SMALL_DATA_ROWS or task != "regression":
+        if task != "regression" or (n_samples > SMALL_DATA_ROWS and stochastic_fraction >= 1.0):
             return AUTO_EPOCHS
         n_batches = math.ceil(n_samples / self.batch_size_for(n_samples))
         return max(AUTO_EPOCHS, math.ceil(AUTO_MIN_STEPS / n_batches))

@@ -306,7 +306,8 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
     dtype = np.dtype(spec.dtype)
     X, y = _rows(spec, X), _targets(spec, y)
     n = X.shape[0]
-    train = train.replace(max_iter=train.epochs_for(n, spec.task))  # max_iter="auto": epochs for these rows
+    # max_iter="auto": the epochs for these rows and this model
+    train = train.replace(max_iter=train.epochs_for(n, spec.task, spec.stochastic_fraction))
     padded = _pad_rows(n, train.batch_size_for(n), train.grad_accumulation)
     compile_key = (spec, train.n_mc_samples, train.grad_accumulation, train.remat, float(train.heteroscedastic_beta))
     epoch_fn, optimizer = _compiled_epoch(*compile_key)

@@ -160,7 +160,8 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
     p = _to_tensors(spec, params, requires_grad=True)
     Xt, yt = _rows(spec, X), _targets(spec, y)
     n = Xt.shape[0]
-    train = train.replace(max_iter=train.epochs_for(n, spec.task))  # max_iter="auto": epochs for these rows
+    # max_iter="auto": the epochs for these rows and this model
+    train = train.replace(max_iter=train.epochs_for(n, spec.task, spec.stochastic_fraction))
     weights, n_train = row_weights(sample_weight, n, train.n_train_rows)
     wt = None if weights is None else torch.as_tensor(weights, dtype=_torch_dtype(spec), device=device)
     n_batches = math.ceil(n / train.batch_size_for(n))
