@@ -220,7 +220,9 @@ PARAMETERS_DOC = """\
         Maximum number of epochs. "auto" is 400 epochs, except for a regressor trained on at
         most 200 rows, which trains until it has taken 2,000 optimiser steps (2,000 epochs of
         one minibatch): with few steps such a fit can stop on a plateau that predicts the
-        mean.
+        mean. A partially stochastic regressor (``stochastic_fraction`` below 1, as "auto"
+        chooses for smooth, nearly noiseless data) takes at least 2,000 steps on any data: its
+        fit goes on improving long after 400 epochs.
     shuffle : bool, default=True
         Shuffle the rows every epoch.
     early_stopping : bool, default=False
