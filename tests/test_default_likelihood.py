@@ -11,6 +11,7 @@ import pytest
 from test_partial_stochastic import AUTO, smooth_rows
 
 from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
+from skbnnsde._calibration import held_out_member
 from skbnnsde.regressor import HETEROSCEDASTIC_BETA
 
 
@@ -60,11 +61,37 @@ def test_the_held_out_members_train_the_likelihood_of_the_whole_fit():
     X_fit, X_out, y_fit, y_out = train_test_split(X, y, test_size=0.2, random_state=split_seed)
     scores = {}
     for likelihood in ("heteroscedastic", "gaussian"):
-        alone = SDEBNNRegressor(**AUTO, likelihood=likelihood, stochastic_fraction=1.0).fit(X_fit, y_fit)
+        # the whole fit's Laplace step too (none on 240 rows; its rule for 192 rows alone adds one)
+        alone = SDEBNNRegressor(**AUTO, likelihood=likelihood, stochastic_fraction=1.0, laplace=False).fit(X_fit, y_fit)
         u = alone.predict_uncertainty(X_out)
         scores[likelihood] = gaussian_log_likelihood(y_out, u["mean"], u["std"])
     np.testing.assert_allclose(est.stochastic_fraction_scores_[1.0], scores["heteroscedastic"], rtol=1e-6)
     assert not np.isclose(scores["gaussian"], scores["heteroscedastic"], rtol=1e-6)
+
+
+def test_the_held_out_members_train_the_budget_and_laplace_step_of_the_whole_fit(monkeypatch):
+    """240 rows with ``max_iter="auto"``: the members' 192 rows alone would be a small data set,
+    with the step floor and the Laplace step; they train the whole fit's epochs per fraction
+    (the step floor only for the partially stochastic one) and no Laplace step."""
+    import skbnnsde._fraction as fraction_module
+    from skbnnsde.engines import specs
+
+    monkeypatch.setattr(specs, "AUTO_EPOCHS", 3)  # the rule at a small cost
+    monkeypatch.setattr(specs, "AUTO_MIN_STEPS", 12)
+    members = []
+
+    def recording(estimator, **params):
+        members.append(held_out_member(estimator, **params))
+        return members[-1]
+
+    monkeypatch.setattr(fraction_module, "held_out_member", recording)
+    X, y = smooth_rows(240)
+    est = SDEBNNRegressor(**{**AUTO, "max_iter": "auto"}).fit(X, y)
+    alone = SDEBNNRegressor(**{**AUTO, "max_iter": "auto"})
+    assert alone._uses_laplace(192) and alone._train_spec(alone._model_spec(2, 1, "cpu", 192)).epochs_for(192) == 12
+    assert {m.stochastic_fraction: m.n_iter_ for m in members} == {1.0: 3, 0.2: 6}  # 240 rows: two minibatches
+    assert not any(hasattr(m, "laplace_covariance_") for m in members)
+    assert est.n_iter_ == (3 if est.stochastic_fraction_ == 1.0 else 6)
 
 
 def test_partial_fit_keeps_one_scale_and_continues_a_fitted_model():
