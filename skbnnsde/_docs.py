@@ -133,11 +133,13 @@ PARAMETERS_DOC = """\
         estimate it then sets too small; the training objective does not tell the two apart.
         "auto" therefore chooses between 1.0 and 0.2 on held-out rows for a regressor with
         the Gaussian or heteroscedastic likelihood fitted on more than 200 and at most 10,000
-        rows: one member of each, fitted on 80 % of the rows, scored by the Gaussian
-        log-likelihood of the other 20 % (``stochastic_fraction_scores_``; with the noise
-        calibrated there, by ``calibrate``, as the final fit will predict); the chosen one
-        is then fitted on all rows. That costs 1.6 single fits more. Elsewhere (classifiers,
-        smaller or larger sets, ``partial_fit``) "auto" is 1.0.
+        rows: one member of each, fitted on 80 % of the rows with the likelihood, epochs and
+        Laplace step of the fit on all rows, scored by the Gaussian log-likelihood of the
+        other 20 % (``stochastic_fraction_scores_``; with the noise calibrated there, by
+        ``calibrate``, as the final fit will predict); the chosen one is then fitted on all
+        rows. That costs 1.6 single fits more, and more where the partially stochastic
+        candidate takes ``max_iter``'s 2,000 steps. Elsewhere (classifiers, smaller or larger
+        sets, ``partial_fit``) "auto" is 1.0.
     calibrate : bool or "auto", default="auto"
         Correct the predictive's spread on held-out rows: one member is fitted on 80 % of the
         rows and the other 20 % set, for a regressor (Gaussian or heteroscedastic
