@@ -7,7 +7,10 @@ fitted on the rest; the test rows are never used), the default ``SDEBNNRegressor
 mean epistemic std (the spread over weight paths and members), the fit time, and the fit and
 predict time as a ratio to ``stochastic_fraction=1`` on the same split. Within a split the
 fractions run one after the other in an order rotated by the split, so slow and fast moments
-of a shared machine fall on every fraction alike.
+of a shared machine fall on every fraction alike. With the default ``max_iter="auto"`` a
+fraction below 1 trains for at least 2,000 optimiser steps (more epochs than the full model on
+the sets of at most 800 rows), so its fit time includes that; ``--sde-params
+'{"max_iter": 400}'`` gives both the same epochs, to compare the cost of a step.
 
 Command used for ``benchmarks/results/partial_stochastic.md`` (from the repository root)::
 
