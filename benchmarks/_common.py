@@ -325,11 +325,18 @@ def settings_notes(estimator_class, sde_params, seed_name):
 
 
 def add_fit_details(record, model, sde_params):
-    """``record`` with the SDE overrides it ran with (``sde_params``, if any) and the model's epochs."""
+    """``record`` with the SDE overrides it ran with (``sde_params``, if any), the model's epochs
+    and what it chose on held-out rows (the fraction with its candidates' scores, the noise
+    factor or temperature), where it did."""
     if sde_params:
         record["sde_params"] = sde_params
     if hasattr(model, "n_iter_"):
         record["n_iter"] = int(np.max(model.n_iter_))
+    for name in ("stochastic_fraction_", "noise_scale_factor_", "temperature_"):
+        if getattr(model, name, None) is not None:
+            record[name.rstrip("_")] = np.asarray(getattr(model, name), dtype=float).tolist()
+    if getattr(model, "stochastic_fraction_scores_", None):
+        record["stochastic_fraction_scores"] = {str(k): float(v) for k, v in model.stochastic_fraction_scores_.items()}
     return record
 
 

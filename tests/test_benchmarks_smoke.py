@@ -58,6 +58,10 @@ def test_uci_smoke(tmp_path, bench):
         "--models", "sde_jax,bayesian_ridge,mlp", "--output", str(out), "--raw", str(raw),
     ])
     assert {r["model"] for r in records} == {"sde_jax", "bayesian_ridge", "mlp"}
+    sde = next(r for r in records if r["model"] == "sde_jax")  # yacht's 277 rows: the held-out choices
+    assert sde["stochastic_fraction"] in (1.0, 0.2) and set(sde["stochastic_fraction_scores"]) == {"1.0", "0.2"}
+    assert len(sde["noise_scale_factor"]) == 1
+    assert not any("stochastic_fraction" in r for r in records if r["model"] != "sde_jax")
     text = out.read_text()
     assert "status: complete" in text
     assert "MC dropout (published)" in text and "yacht" in text
