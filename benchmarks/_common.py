@@ -326,8 +326,8 @@ def settings_notes(estimator_class, sde_params, seed_name):
 
 def add_fit_details(record, model, sde_params):
     """``record`` with the SDE overrides it ran with (``sde_params``, if any), the model's epochs
-    and what it chose on held-out rows (the fraction with its candidates' scores, the noise
-    factor or temperature), where it did."""
+    and what it chose on held-out rows (the fraction with its candidates' scores and the
+    mixture's weights, the noise factor or temperature), where it did."""
     if sde_params:
         record["sde_params"] = sde_params
     if hasattr(model, "n_iter_"):
@@ -335,8 +335,9 @@ def add_fit_details(record, model, sde_params):
     for name in ("stochastic_fraction_", "noise_scale_factor_", "temperature_"):
         if getattr(model, name, None) is not None:
             record[name.rstrip("_")] = np.asarray(getattr(model, name), dtype=float).tolist()
-    if getattr(model, "stochastic_fraction_scores_", None):
-        record["stochastic_fraction_scores"] = {str(k): float(v) for k, v in model.stochastic_fraction_scores_.items()}
+    for name in ("stochastic_fraction_scores_", "stochastic_fraction_weights_"):
+        if getattr(model, name, None):
+            record[name.rstrip("_")] = {str(k): float(v) for k, v in getattr(model, name).items()}
     return record
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from ._calibration import (check_calibration_rows, fitted_noise_factor, held_out_member, held_out_noise_factor,
                            split_held_out)
+from ._mixture import kept_weights, mixture_weights
 from .engines.specs import SMALL_DATA_ROWS, TrainSpec
 
 #: the fractions "auto" chooses between: the paper's fully stochastic model and the partially
@@ -79,24 +80,31 @@ class StochasticFractionMixin:
             fitted = float(self.spec_.get("stochastic_fraction", 1.0))
             if not explicit or float(self.stochastic_fraction) == fitted:
                 self.stochastic_fraction_ = fitted
+                if self._task == "regression":
+                    self._continue_fraction_estimators(X, y, sample_weight, partial=False)
                 return
         self.stochastic_fraction_ = float(self.stochastic_fraction) if explicit else 1.0
         self.stochastic_fraction_scores_ = None
         if self._task == "regression":
             self.noise_scale_factor_ = None
+            self.stochastic_fraction_weights_, self.fraction_estimators_ = None, {}
         chooses, calibrates = self._chooses_stochastic_fraction(X.shape[0]), self._calibrates_noise(X.shape[0])
         if not (chooses or calibrates):
             return
         candidates = AUTO_FRACTION_CANDIDATES if chooses else (self.stochastic_fraction_,)
-        scores, factors = self._held_out_scores(X, y, sample_weight, seed, candidates, calibrates)
+        scores, factors, weights = self._held_out_scores(X, y, sample_weight, seed, candidates, calibrates)
         finite = {f: s for f, s in scores.items() if np.isfinite(s)}
         if chooses:
             self.stochastic_fraction_ = max(finite, key=finite.get) if finite else 1.0
             self.stochastic_fraction_scores_ = scores
+            self.stochastic_fraction_weights_ = kept_weights(weights, self.stochastic_fraction_)
         if calibrates and self.stochastic_fraction_ in finite:
             self.noise_scale_factor_ = fitted_noise_factor(factors[self.stochastic_fraction_])
+        if chooses and len(self.stochastic_fraction_weights_) > 1:
+            self._fit_fraction_estimators(X, y, sample_weight, seed, factors)
         if self.verbose:
             print(f"held-out log-likelihood {scores}; stochastic_fraction {self.stochastic_fraction_}, "
+                  f"mixture weights {getattr(self, 'stochastic_fraction_weights_', None)}, "
                   f"noise scale factor {self.noise_scale_factor_}")
 
     def _whole_fit_settings(self, n_rows: int, fraction: float) -> dict:
@@ -111,17 +119,24 @@ class StochasticFractionMixin:
     def _held_out_scores(self, X, y, sample_weight, seed, candidates, calibrated):
         """Per candidate fraction: the held-out Gaussian log-likelihood of one member and, with
         ``calibrated``, its held-out noise factors, the score being that of the calibrated noise
-        (``_calibration``)."""
+        (``_calibration``); and the weights of the candidates with a finite score in the mixture
+        of their predictives that best predicts the held-out rows (``_mixture``)."""
         from .metrics import gaussian_log_likelihood
 
         (X_fit, y_fit, w_fit), (X_out, y_out, w_out) = split_held_out(X, y, sample_weight, seed)
-        scores, factors = {}, {}
+        scores, factors, predictives = {}, {}, {}
         for fraction in candidates:
             candidate = held_out_member(self, **self._whole_fit_settings(X.shape[0], fraction))
             candidate.fit(X_fit, y_fit, sample_weight=w_fit)
             u = candidate.predict_uncertainty(X_out)
             scores[fraction] = float(gaussian_log_likelihood(y_out, u["mean"], u["std"], sample_weight=w_out))
-            if calibrated and np.isfinite(scores[fraction]):
+            if not np.isfinite(scores[fraction]):
+                continue
+            predictives[fraction] = (u["mean"], u["std"])
+            if calibrated:
                 factors[fraction], scores[fraction] = held_out_noise_factor(
                     y_out, u["mean"], u["epistemic_std"], u["aleatoric_std"], sample_weight=w_out)
-        return scores, factors
+                predictives[fraction] = (u["mean"], np.sqrt(u["epistemic_std"] ** 2
+                                                            + (factors[fraction] * u["aleatoric_std"]) ** 2))
+        weights = mixture_weights(y_out, *zip(*predictives.values()), sample_weight=w_out) if predictives else []
+        return scores, factors, dict(zip(predictives, weights))

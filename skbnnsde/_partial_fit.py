@@ -150,6 +150,8 @@ class ContinuedTrainingMixin:
                               kl_anneal_iters=0)
         self._train_engine(engine, spec, train, params, X, y_enc, sample_weight, seed=seed,
                            predict_seed=predict_seed, n_members=n_members, continued=not first)
+        if not first and self._task == "regression":  # a stochastic_fraction="auto" mixture's other models
+            self._continue_fraction_estimators(X, y, sample_weight, partial=True)
         self.validation_scores_ = None
         return self
 

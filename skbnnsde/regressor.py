@@ -8,9 +8,9 @@ from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseSDEBNN
 from ._partial_fit import RegressorPartialFitMixin
-from ._sampling import _check_n_samples
 from ._docs import PARAMETERS_DOC, ATTRIBUTES_DOC
-from ._ensemble import draw_members
+from ._mixture import FractionMixtureMixin
+from ._regressor_draws import RegressorDrawsMixin
 from ._validation import check_magnitude, finite_output, validate_fit_X
 from .engines.options import MIN_HETEROSCEDASTIC_SCALE, REGRESSION_LIKELIHOODS
 
@@ -18,7 +18,8 @@ from .engines.options import MIN_HETEROSCEDASTIC_SCALE, REGRESSION_LIKELIHOODS
 HETEROSCEDASTIC_BETA = 0.5
 
 
-class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
+class SDEBNNRegressor(FractionMixtureMixin, RegressorDrawsMixin, RegressorMixin, RegressorPartialFitMixin,
+                      BaseSDEBNN):
     __doc__ = f"""Regression with an SDE Bayesian neural network (an infinitely deep BNN).
 
     The hidden state of a continuous-depth network ``dh = f_h(t, h; w(t)) dt`` is driven by
@@ -57,6 +58,14 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
     noise_scale_factor_ : ndarray of shape (n_targets,) or None
         The factor on the trained noise std set by ``calibrate``; None where the noise was
         not calibrated.
+    stochastic_fraction_weights_ : dict or None
+        Of ``stochastic_fraction="auto"`` where it chose: every fraction of the mixture that
+        predicts, with its weight (``{{stochastic_fraction_: 1.0}}`` where the chosen model
+        predicts alone); None elsewhere.
+    fraction_estimators_ : dict
+        The mixture's models other than this estimator's own (``stochastic_fraction_``): per
+        fraction, a fitted regressor of that fraction with its own calibrated noise (empty
+        where the chosen model predicts alone).
 
     See Also
     --------
@@ -182,8 +191,12 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
             covariances.append(np.einsum("ikp,pq,jkq->ijk", J, self._laplace_member_covariance(m), J))
         return np.mean(covariances, axis=0)
 
-    def _epistemic_and_noise_variance(self, X):
-        """Mean ``(n, k)``, epistemic variance ``(n, k)`` and noise variance, in standardised units."""
+    def _model_mean(self, X):
+        """This model's standardised predictive mean (n, k) (``_mixture`` mixes the models')."""
+        return self._split_readout(self._predictive_samples(X))[0].mean(axis=0)
+
+    def _model_moments(self, X):
+        """This model's mean ``(n, k)``, epistemic variance ``(n, k)`` and noise variance, standardised."""
         samples, noise_variance = self._split_readout(self._predictive_samples(X))
         epistemic = samples.var(axis=0)
         if hasattr(self, "laplace_covariance_"):
@@ -242,8 +255,7 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
         if return_cov:
             return self._predict_with_cov(X)
         if not return_std:
-            samples, _ = self._split_readout(self._predictive_samples(X))
-            return self._shape_output(self._output_units(samples.mean(axis=0), X, "predict"))
+            return self._shape_output(self._output_units(self._mixture_mean(X), X, "predict"))
         mean, epistemic, noise = self._epistemic_and_noise_variance(X)
         std = finite_output(np.sqrt(epistemic + noise) * self.y_scale_, X.dtype, "predict(return_std=True)")
         return self._shape_output(self._output_units(mean, X, "predict")), self._shape_output(std)
@@ -253,6 +265,13 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
         return finite_output(mean * self.y_scale_ + self.y_mean_, X.dtype, method)
 
     def _predict_with_cov(self, X):
+        mean, cov = self._mixture_covariance(X)
+        cov = finite_output(cov * self.y_scale_**2, X.dtype, "predict(return_cov=True)")
+        mean = self._output_units(mean, X, "predict")
+        return self._shape_output(mean), (cov[..., 0] if self._y_ndim == 1 else cov)
+
+    def _model_covariance(self, X):
+        """This model's standardised mean (n, k) and predictive covariance (n, n, k), noise included."""
         samples, noise_variance = self._split_readout(self._predictive_samples(X))
         centred = samples - samples.mean(axis=0)
         cov = np.einsum("sik,sjk->ijk", centred, centred) / samples.shape[0]  # (n, n, k)
@@ -260,9 +279,7 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
             cov = cov + self._laplace_covariance(X, samples.shape[-1])
         diagonal = np.arange(X.shape[0])
         cov[diagonal, diagonal] += np.broadcast_to(noise_variance, (X.shape[0], samples.shape[-1]))
-        cov = finite_output(cov * self.y_scale_**2, X.dtype, "predict(return_cov=True)")
-        mean = self._output_units(samples.mean(axis=0), X, "predict")
-        return self._shape_output(mean), (cov[..., 0] if self._y_ndim == 1 else cov)
+        return samples.mean(axis=0), cov
 
     def predict_uncertainty(self, X):
         """The predictive mean and standard deviation, split into the model's part and the noise.
@@ -299,94 +316,6 @@ class SDEBNNRegressor(RegressorMixin, RegressorPartialFitMixin, BaseSDEBNN):
                      epistemic_std=np.sqrt(epistemic) * self.y_scale_, aleatoric_std=np.sqrt(noise) * self.y_scale_)
         return Bunch(**{k: self._shape_output(finite_output(v, X.dtype, "predict_uncertainty"))
                         for k, v in parts.items()})
-
-    def sample_y(self, X, n_samples=1, random_state=0):
-        """Draw targets at ``X`` from the posterior predictive, like ``GaussianProcessRegressor.sample_y``.
-
-        Each sample is a function of :meth:`sample_posterior` plus the likelihood's noise,
-        drawn independently for every row.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_rows, n_features)
-            Query points.
-        n_samples : int, default=1
-            Number of samples drawn.
-        random_state : int, RandomState instance or None, default=0
-            Seed of the weight paths and of the noise.
-
-        Returns
-        -------
-        y_samples : ndarray of shape (n_rows, n_samples) or (n_rows, n_targets, n_samples)
-            Values of ``y``, in the dtype of ``X`` (float32 or float64).
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skbnnsde import SDEBNNRegressor
-        >>> X = np.linspace(-1, 1, 20)[:, None]; y = X.ravel() ** 2
-        >>> reg = SDEBNNRegressor(max_iter=2, n_steps=2, hidden_layer_sizes=(4,), random_state=0).fit(X, y)
-        >>> reg.sample_y(X[:3], n_samples=5).shape
-        (3, 5)
-        """
-        X = self._validate_predict_X(X)
-        _check_n_samples(n_samples)
-        seed = self._sample_seed(random_state)
-        functions, raw = self._function_draws(X, n_samples, seed)
-        y = functions + self._noise_draws(raw, np.random.default_rng(seed))
-        return self._samples_output(y, X, "sample_y")
-
-    def _function_draws(self, X, n_samples: int, seed: int):
-        """Standardised function values of ``n_samples`` draws (S, n, k) and the raw read-out values.
-
-        One weight path per draw, plus, with ``laplace=True``, one draw of the linearised parameters.
-        """
-        raw = self._predict_samples(X, n_samples, seed)
-        functions, _ = self._split_readout(raw)
-        if hasattr(self, "laplace_covariance_"):
-            functions = functions + self._laplace_draws(X, n_samples, seed)[..., : functions.shape[-1]]
-        return functions, raw
-
-    def _samples_output(self, samples, X, method):
-        """Standardised draws (S, n, k) in the units of ``y``, shaped like the GP's ``sample_y``."""
-        out = finite_output(np.transpose(samples * self.y_scale_ + self.y_mean_, (1, 2, 0)), X.dtype, method)
-        return out[:, 0, :] if self._y_ndim == 1 else out
-
-    def _noise_draws(self, raw, rng):
-        """The likelihood's noise for every path and row, in standardised units: (S, n, k)."""
-        k = self.y_mean_.shape[0]
-        shape = raw.shape[:-1] + (k,)
-        likelihood = self.spec_["likelihood"]
-        if likelihood == "heteroscedastic":
-            return self._heteroscedastic_scale(raw) * rng.standard_normal(shape)
-        scale = np.exp(np.asarray(self.params_["log_scale"], dtype=np.float64)) * self._noise_factor()
-        if self._n_members() > 1:  # every draw's own member's scale: (S, 1, k)
-            scale = scale[draw_members(shape[0], self._n_members())][:, None, :]
-        draw = {"gaussian": rng.standard_normal, "laplace": rng.laplace, "cauchy": rng.standard_cauchy}[likelihood]
-        return scale * draw(shape)
-
-    def sample_posterior(self, X, n_samples=1, random_state=0):
-        """Draw functions from the posterior: one weight path per sample, shared by all rows.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_rows, n_features)
-            Query points.
-        n_samples : int, default=1
-            Number of functions drawn.
-        random_state : int, RandomState instance or None, default=0
-            Seed of the weight paths.
-
-        Returns
-        -------
-        y_samples : ndarray of shape (n_rows, n_samples) or (n_rows, n_targets, n_samples)
-            Function values (without observation noise; :meth:`sample_y` adds it), in the
-            dtype of ``X`` (float32 or float64; float64 for other dtypes).
-        """
-        X = self._validate_predict_X(X)
-        _check_n_samples(n_samples)
-        functions, _ = self._function_draws(X, n_samples, self._sample_seed(random_state))
-        return self._samples_output(functions, X, "sample_posterior")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
