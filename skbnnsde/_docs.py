@@ -137,9 +137,15 @@ PARAMETERS_DOC = """\
         Laplace step of the fit on all rows, scored by the Gaussian log-likelihood of the
         other 20 % (``stochastic_fraction_scores_``; with the noise calibrated there, by
         ``calibrate``, as the final fit will predict); the chosen one is then fitted on all
-        rows. That costs 1.6 single fits more, and more where the partially stochastic
-        candidate takes ``max_iter``'s 2,000 steps. Elsewhere (classifiers, smaller or larger
-        sets, ``partial_fit``) "auto" is 1.0.
+        rows. Where the other candidate also predicts the held-out rows well, both are kept
+        as a mixture: the weights of the two candidates' predictives that best predict the
+        held-out rows (stacking) are computed, and a candidate of weight at least 0.2 is
+        fitted on all rows too (``fraction_estimators_``, with its own calibrated noise);
+        the predictions, draws and weight paths are then the weighted mixture
+        (``stochastic_fraction_weights_``). The choice costs 1.6 single fits more, and more
+        where the partially stochastic candidate takes ``max_iter``'s 2,000 steps; a mixture
+        doubles the fit on all rows. Elsewhere (classifiers, smaller or larger sets,
+        ``partial_fit``) "auto" is 1.0.
     calibrate : bool or "auto", default="auto"
         Correct the predictive's spread on held-out rows: one member is fitted on 80 % of the
         rows and the other 20 % set, for a regressor (Gaussian or heteroscedastic

@@ -6,7 +6,9 @@ error (``benchmarks/results/partial_stochastic.md``). Nothing in the training ob
 the two apart, so "auto" asks the data, as ``RidgeCV`` does for its penalty: it fits one
 member of each candidate on the rows less a held-out share and keeps the candidate with the
 higher Gaussian log-likelihood of the held-out rows under its predictive mean and std
-(its noise calibrated on those rows where ``calibrate`` applies).
+(its noise calibrated on those rows where ``calibrate`` applies). Where the other candidate
+weighs enough in the mixture of the two that best predicts those rows, it is kept beside the
+chosen one (``_mixture``).
 
 Nothing here imports torch or jax.
 """
