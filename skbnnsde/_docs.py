@@ -139,12 +139,13 @@ PARAMETERS_DOC = """\
         ``calibrate``, as the final fit will predict); the chosen one is then fitted on all
         rows. Where the other candidate also predicts the held-out rows well, both are kept
         as a mixture: the weights of the two candidates' predictives that best predict the
-        held-out rows (stacking) are computed, and a candidate of weight at least 0.2 is
-        fitted on all rows too (``fraction_estimators_``, with its own calibrated noise);
-        the predictions, draws and weight paths are then the weighted mixture
-        (``stochastic_fraction_weights_``). The choice costs 1.6 single fits more, and more
-        where the partially stochastic candidate takes ``max_iter``'s 2,000 steps; a mixture
-        doubles the fit on all rows. Elsewhere (classifiers, smaller or larger sets,
+        held-out rows (stacking) are computed, and the other candidate, where its weight is
+        at least 0.2 (0.1 for the partially stochastic one), is fitted on all rows too
+        (``fraction_estimators_``, with its own calibrated noise); the predictions, draws
+        and weight paths are then the weighted mixture (``stochastic_fraction_weights_``).
+        The choice costs 1.6 single fits more, and more where the partially stochastic
+        candidate takes ``max_iter``'s 2,000 steps; a mixture doubles the fit on all rows.
+        Elsewhere (classifiers, smaller or larger sets,
         ``partial_fit``) "auto" is 1.0.
     calibrate : bool or "auto", default="auto"
         Correct the predictive's spread on held-out rows: one member is fitted on 80 % of the

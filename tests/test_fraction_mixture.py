@@ -69,10 +69,13 @@ def test_mixture_weights_of_several_targets_use_the_joint_density():
 
 
 def test_kept_weights_drop_the_light_candidates_and_keep_the_chosen_one():
-    floor = _mixture.MIN_MIXTURE_WEIGHT
-    assert kept_weights({1.0: 1 - floor / 2, 0.2: floor / 2}, 1.0) == {1.0: 1.0}
+    full, partial = _mixture.MIN_MIXTURE_WEIGHT, _mixture.MIN_PARTIAL_MIXTURE_WEIGHT
+    assert partial < full  # the partially stochastic candidate is let in with less weight
+    assert kept_weights({1.0: 1 - partial / 2, 0.2: partial / 2}, 1.0) == {1.0: 1.0}
+    assert kept_weights({1.0: 1 - partial, 0.2: partial}, 1.0) == {1.0: 1 - partial, 0.2: partial}
+    assert kept_weights({1.0: (partial + full) / 2, 0.2: 1 - (partial + full) / 2}, 0.2) == {0.2: 1.0}
     assert kept_weights({1.0: 0.6, 0.2: 0.4}, 0.2) == {1.0: 0.6, 0.2: 0.4}
-    assert kept_weights({1.0: floor / 2, 0.2: 1 - floor / 2}, 1.0) == {1.0: floor / 2, 0.2: 1 - floor / 2}
+    assert kept_weights({1.0: partial / 2, 0.2: 1 - partial / 2}, 1.0) == {1.0: partial / 2, 0.2: 1 - partial / 2}
     assert kept_weights({}, 1.0) == {1.0: 1.0}  # no finite candidate
 
 
@@ -129,6 +132,7 @@ def test_mixture_draws_share_the_draws_by_weight_and_seed():
 def always_mix(monkeypatch):
     """Keep every candidate in the mixture, whatever its weight, so tiny fits mix."""
     monkeypatch.setattr(_mixture, "MIN_MIXTURE_WEIGHT", 0.0)
+    monkeypatch.setattr(_mixture, "MIN_PARTIAL_MIXTURE_WEIGHT", 0.0)
 
 
 def _mixed_fit(**params):
@@ -241,6 +245,7 @@ def test_warm_start_and_partial_fit_continue_the_other_model(always_mix):
 
 def test_the_chosen_model_predicts_alone_where_no_other_candidate_weighs_enough(monkeypatch):
     monkeypatch.setattr(_mixture, "MIN_MIXTURE_WEIGHT", 1.01)  # nothing but the chosen candidate is kept
+    monkeypatch.setattr(_mixture, "MIN_PARTIAL_MIXTURE_WEIGHT", 1.01)
     est, X, _ = _mixed_fit()
     assert est.stochastic_fraction_weights_ == {est.stochastic_fraction_: 1.0} and est.fraction_estimators_ == {}
     _, std = est.predict(X[:5], return_std=True)
