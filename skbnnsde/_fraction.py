@@ -82,7 +82,9 @@ class StochasticFractionMixin:
             fitted = float(self.spec_.get("stochastic_fraction", 1.0))
             if not explicit or float(self.stochastic_fraction) == fitted:
                 self.stochastic_fraction_ = fitted
-                if self._task == "regression":
+                if self._task == "regression" and explicit:  # the fraction asked for, alone
+                    self.stochastic_fraction_weights_, self.fraction_estimators_ = None, {}
+                elif self._task == "regression":
                     self._continue_fraction_estimators(X, y, sample_weight, partial=False)
                 return
         self.stochastic_fraction_ = float(self.stochastic_fraction) if explicit else 1.0

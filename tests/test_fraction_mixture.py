@@ -258,3 +258,10 @@ def test_an_explicit_fraction_or_a_refit_without_a_mixture_holds_no_other_model(
     est.set_params(stochastic_fraction=0.5).fit(X, y)
     assert est.stochastic_fraction_weights_ is None and est.fraction_estimators_ == {}
     assert len(est._fraction_models()) == 1
+
+
+def test_a_warm_start_with_the_fitted_fraction_asked_for_continues_that_model_alone(always_mix):
+    est, X, y = _mixed_fit()
+    est.set_params(warm_start=True, stochastic_fraction=est.stochastic_fraction_).fit(X, y)
+    assert est.stochastic_fraction_weights_ is None and est.fraction_estimators_ == {}
+    assert est.n_iter_ == 2 * AUTO["max_iter"]
