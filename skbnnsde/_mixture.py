@@ -207,7 +207,8 @@ class FractionMixtureMixin:
 
     def _fit_fraction_estimators(self, X, y, sample_weight, seed: int, factors: dict) -> None:
         """Fit the mixture's models other than the chosen one on all rows (``fraction_estimators_``),
-        each with its held-out noise factor; a warm start continues those already fitted."""
+        each a clone of this estimator with its fraction, on a seed of its own, and with its
+        candidate's held-out noise factor (shrunk as the chosen model's is)."""
         from sklearn.base import clone
 
         from ._calibration import fitted_noise_factor
