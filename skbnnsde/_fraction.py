@@ -136,11 +136,11 @@ class StochasticFractionMixin:
             scores[fraction] = float(gaussian_log_likelihood(y_out, u["mean"], u["std"], sample_weight=w_out))
             if not np.isfinite(scores[fraction]):
                 continue
-            predictives[fraction] = (u["mean"], u["std"])
+            std = u["std"]
             if calibrated:
                 factors[fraction], scores[fraction] = held_out_noise_factor(
                     y_out, u["mean"], u["epistemic_std"], u["aleatoric_std"], sample_weight=w_out)
-                predictives[fraction] = (u["mean"], np.sqrt(u["epistemic_std"] ** 2
-                                                            + (factors[fraction] * u["aleatoric_std"]) ** 2))
+                std = np.sqrt(u["epistemic_std"] ** 2 + (factors[fraction] * u["aleatoric_std"]) ** 2)
+            predictives[fraction] = (u["mean"], std)
         weights = mixture_weights(y_out, *zip(*predictives.values()), sample_weight=w_out) if predictives else []
         return scores, factors, dict(zip(predictives, weights))

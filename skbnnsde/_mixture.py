@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._sampling import PosteriorSamplingMixin
+from ._sampling import PosteriorSamplingMixin, _check_n_samples
 
 #: the least weight of a fully stochastic candidate other than the chosen one that "auto" keeps
 #: in the mixture (beside a chosen partially stochastic one: yacht's lost 0.03 nats at 0.1)
@@ -198,8 +198,6 @@ class FractionMixtureMixin:
         models = self._fraction_models()  # the docstring is PosteriorSamplingMixin's, set below
         if len(models) == 1:
             return super().weight_paths(n_samples, random_state)
-        from ._sampling import _check_n_samples
-
         _check_n_samples(n_samples)
         own = super().weight_paths
         return mixture_draws(n_samples, [w for w, _ in models], self._sample_seed(random_state),
