@@ -80,5 +80,6 @@ def test_matches_golden_fixture(engine, case):
             np.testing.assert_array_equal(have, want, err_msg=f"{key} ({where})")
         elif engine == "jax":  # another XLA may fuse and round differently: the numbers, not the bits
             np.testing.assert_allclose(have, want, rtol=1e-4, atol=1e-4, err_msg=f"{key} ({where})")
-        else:
-            np.testing.assert_allclose(have, want, rtol=1e-6, atol=1e-6, err_msg=f"{key} ({where})")
+        else:  # torch's CPU kernels differ by instruction set (AVX2, AVX-512) in the last bits,
+            # which training's steps carry into the parameters (2.7e-6 on an AVX-512 machine)
+            np.testing.assert_allclose(have, want, rtol=1e-5, atol=1e-5, err_msg=f"{key} ({where})")

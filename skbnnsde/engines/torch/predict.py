@@ -43,6 +43,10 @@ from .threads import threads_for
 #: rows of every prediction chunk are a multiple of this: the GEMM kernels' row tiles and the
 #: elementwise kernels' vectors divide it
 ROW_TILE = 64
+#: columns of every layer's weights in the Euler steps are padded to a multiple of this: a
+#: float32 GEMM whose output width is not a multiple of the kernel's vector (AVX-512: 5 columns)
+#: gave a row's result an ulp that depended on its position
+COLUMN_TILE = 16
 #: on the CPU: at most this many elements in a chunk's largest activation (paths x rows x
 #: width), and at most this many rows (small models pad small inputs to no more)
 CHUNK_ELEMENTS, CHUNK_ROWS = 1 << 19, 1024
@@ -80,22 +84,35 @@ def chunk_rows(spec: ModelSpec, n_paths: int) -> int:
     return max(ROW_TILE, rows // ROW_TILE * ROW_TILE)
 
 
+def _padded_width(n: int) -> int:
+    """``n`` rounded up to a multiple of :data:`COLUMN_TILE`."""
+    return -(-n // COLUMN_TILE) * COLUMN_TILE
+
+
 def _euler_layers(spec: ModelSpec, w_path):
     """Every step's layers of ``f_h``: ``[[(W (S, in, out), bias (S, 1, out)), ...], ...]``.
 
     ``bias = b + t_k W_t`` with ``t_k`` as the solve computes it (step time ``k`` times ``dt``
     in the path's dtype), so the steps of :func:`_euler_chunk` are the solve's, up to the
-    rounding of a matmul that adds its bias afterwards.
+    rounding of a matmul that adds its bias afterwards. Every layer's outputs are padded with
+    zero columns, and the next layer's inputs with zero rows, to a multiple of
+    :data:`COLUMN_TILE`: the padded units add exact zeros, and :func:`_euler_chunk` keeps the
+    state's own columns.
     """
     S = w_path.shape[0]
     steps = []
     for k in range(spec.n_steps):
         t = torch.tensor(float(k), dtype=w_path.dtype) * spec.dt
         pieces = w_path[:, k].split(_hidden_split_sizes(spec), dim=-1)
-        layers = []
+        layers, n_in_padded = [], None
         for i, ((n_in1, n_out), _) in enumerate(spec.weight_layout):
             W, W_t, b = pieces[3 * i : 3 * i + 3]
-            layers.append((W.reshape(S, n_in1 - 1, n_out), (b + t.to(w_path.device) * W_t).unsqueeze(-2)))
+            W = W.reshape(S, n_in1 - 1, n_out)
+            bias = (b + t.to(w_path.device) * W_t).unsqueeze(-2)
+            rows_pad = 0 if n_in_padded is None else n_in_padded - (n_in1 - 1)
+            n_in_padded = _padded_width(n_out)
+            W = F.pad(W, (0, n_in_padded - n_out, 0, rows_pad))
+            layers.append((W, F.pad(bias, (0, n_in_padded - n_out))))
         steps.append(layers)
     return steps
 
@@ -113,7 +130,7 @@ def _euler_chunk(spec: ModelSpec, params, steps, x, readout_eps=None):
             a = torch.bmm(a, W).add_(bias)
             if i < last:
                 a = act(a)
-        h = a.mul_(spec.dt).add_(h)
+        h = a[..., : h.shape[-1]].mul(spec.dt).add_(h)
     return readout(params, h, readout_eps)
 
 
