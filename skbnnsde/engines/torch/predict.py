@@ -7,8 +7,10 @@ it) with scalar code; a row's result moved by an ulp with its position in ``X``,
 made that larger, and predictions depended on the order of the rows (scikit-learn's
 ``check_methods_sample_order_invariance``). Here every chunk is padded with zero rows to the
 same number of rows, :func:`chunk_rows`, which depends on the model only (never on
-``len(X)``) and is a multiple of :data:`ROW_TILE`; every op runs on one intra-op thread. A
-row then meets the same kernels, full tiles and full vectors wherever it sits and whatever
+``len(X)``) and is a multiple of :data:`ROW_TILE`; the Euler steps' layers have their output
+columns padded to a multiple of :data:`COLUMN_TILE` (on an AVX-512 CPU a GEMM with 5 output
+columns still moved a row by an ulp with its position); every op runs on one intra-op thread.
+A row then meets the same kernels, full tiles and full vectors wherever it sits and whatever
 is predicted with it, and its prediction is the same to the bit (``tests/test_torch_predict.py``
 permutes, subsets and repeats rows of many inputs). This is what lets predictions run in
 ``spec.dtype`` instead of the float64 they needed before.
