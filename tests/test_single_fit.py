@@ -49,7 +49,7 @@ def test_the_single_fit_setting_trains_one_network_and_nothing_else(rows, no_hel
     assert est.fraction_estimators_ == {} and est.stochastic_fraction_weights_ is None
     assert est.noise_scale_factor_ is None
     assert est.spec_["likelihood"] == "gaussian" and not est.spec_["learn_diffusion"]
-    assert not est._uses_laplace(rows[0].shape[0])
+    assert not hasattr(est, "laplace_covariance_")  # no Laplace step was fitted
 
 
 def test_an_explicit_fraction_alone_skips_the_held_out_step(rows, no_held_out_fits):

@@ -106,15 +106,13 @@ def _euler_layers(spec: ModelSpec, w_path):
     for k in range(spec.n_steps):
         t = torch.tensor(float(k), dtype=w_path.dtype) * spec.dt
         pieces = w_path[:, k].split(_hidden_split_sizes(spec), dim=-1)
-        layers, n_in_padded = [], None
+        layers = []
         for i, ((n_in1, n_out), _) in enumerate(spec.weight_layout):
             W, W_t, b = pieces[3 * i : 3 * i + 3]
-            W = W.reshape(S, n_in1 - 1, n_out)
             bias = (b + t.to(w_path.device) * W_t).unsqueeze(-2)
-            rows_pad = 0 if n_in_padded is None else n_in_padded - (n_in1 - 1)
-            n_in_padded = _padded_width(n_out)
-            W = F.pad(W, (0, n_in_padded - n_out, 0, rows_pad))
-            layers.append((W, F.pad(bias, (0, n_in_padded - n_out))))
+            in_pad = 0 if i == 0 else _padded_width(n_in1 - 1) - (n_in1 - 1)  # the state is not padded
+            out_pad = _padded_width(n_out) - n_out
+            layers.append((F.pad(W.reshape(S, n_in1 - 1, n_out), (0, out_pad, 0, in_pad)), F.pad(bias, (0, out_pad))))
         steps.append(layers)
     return steps
 
