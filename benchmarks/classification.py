@@ -1,7 +1,9 @@
 """Classification benchmark: SDE-BNN vs MLP, logistic regression and the point / mean-field baselines.
 
 Data sets: scikit-learn's ``digits`` (1797 8x8 images, 10 classes) and ``breast_cancer``
-(569 rows, 2 classes). Each seed is one stratified 75 / 25 train / test split
+(569 rows, 2 classes); ``iris`` (150 rows, 3 classes) and ``wine`` (178 rows, 13 features,
+3 classes) as further small sets for checking a rule chosen on the first two (not in the
+default run). Each seed is one stratified 75 / 25 train / test split
 (``train_test_split(random_state=seed)``), features standardised on the training rows.
 Metrics on the test rows: accuracy, negative log-likelihood (``log_loss``) and the top-label
 expected calibration error (ECE, 15 equal-width bins, :func:`skbnnsde.metrics.expected_calibration_error`);
@@ -50,7 +52,7 @@ from . import _common as C
 
 from skbnnsde.metrics import expected_calibration_error
 
-DATASETS = ("digits", "breast_cancer")
+DATASETS = ("digits", "breast_cancer", "iris", "wine")
 SDE_MODELS = {
     "sde_jax": dict(engine="jax", posterior="sde"),
     "sde_torch": dict(engine="torch", posterior="sde"),
@@ -111,6 +113,10 @@ def load(name):
         return datasets.load_digits(return_X_y=True)
     if name == "breast_cancer":
         return datasets.load_breast_cancer(return_X_y=True)
+    if name == "iris":
+        return datasets.load_iris(return_X_y=True)
+    if name == "wine":
+        return datasets.load_wine(return_X_y=True)
     raise SystemExit(f"unknown data set {name!r}; choose from {', '.join(DATASETS)}")
 
 
@@ -254,7 +260,7 @@ def render_variants(records, args, datasets):
 
 def build_parser():
     p = C.raw_parser(__doc__)
-    p.add_argument("--datasets", default=",".join(DATASETS), help="comma list from digits, breast_cancer")
+    p.add_argument("--datasets", default="digits,breast_cancer", help="comma list from " + ", ".join(DATASETS))
     p.add_argument("--seeds", type=int, default=10, help="number of seeds (splits) per data set")
     p.add_argument("--slow-seeds", type=int, default=None,
                    help=f"seeds for the slow variants ({', '.join(SLOW_MODELS)}); default --seeds")

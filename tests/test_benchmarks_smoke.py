@@ -104,6 +104,18 @@ def test_classification_smoke(tmp_path, bench):
     assert "status: complete" in text and "breast_cancer" in text and "ECE %" in text
 
 
+def test_classification_small_sets_load_and_stay_out_of_the_default_run(tmp_path, bench):
+    classification = bench("classification")
+    records = classification.main([
+        "--datasets", "iris,wine", "--seeds", "1", "--models", "logreg", "--validation",
+        "--output", str(tmp_path / "cls.md"),
+    ])
+    assert {r["dataset"] for r in records} == {"iris", "wine"}
+    assert all(0.0 <= r["accuracy"] <= 1.0 and r["nll"] > 0 for r in records)
+    # the default run is still the two sets the results file reports
+    assert classification.build_parser().parse_args([]).datasets == "digits,breast_cancer"
+
+
 @pytest.mark.slow
 def test_classification_conv_rows_run_on_images_only(tmp_path, bench):
     pytest.importorskip("jax")
