@@ -163,9 +163,15 @@ PARAMETERS_DOC = """\
         ``sample_posterior`` use them; the parameters keep their trained values. "auto": a
         regressor where ``stochastic_fraction="auto"`` fits its held-out candidates anyway
         (the chosen candidate's factor, at no extra fit), a classifier with
-        ``posterior="sde"`` and the mlp fitted on 201-10,000 rows (one extra single fit on
-        80 % of the rows, stratified); True: any such fit of at least 10 rows; False: none.
-        ``partial_fit`` does not calibrate; ``warm_start`` keeps the fitted values.
+        ``posterior="sde"`` and the mlp fitted on 201-10,000 rows; True: any such fit of at
+        least 10 rows; False: none. A classifier with several members (and no early
+        stopping) cross-fits them instead of fitting an extra one: the rows are split into as
+        many stratified folds as members, member ``m`` trains on all folds but the ``m``-th,
+        and the temperature is measured on every row under the member that did not train on
+        it, then shrunk (the mixture of the members needs less correction than one of them;
+        ``_cross_fit``). With one member, one extra single fit on 80 % of the rows
+        (stratified) measures it. ``partial_fit`` does not calibrate; ``warm_start`` keeps the
+        fitted values (and trains every member on all the rows).
     stl : bool, default=True
         Use the "sticking the landing" gradient estimator of the KL term, which has lower
         variance.
@@ -210,10 +216,12 @@ PARAMETERS_DOC = """\
         ``sample_posterior``, ``sample_y`` and ``weight_paths`` take draw ``i`` from member
         ``i mod n_ensembles``. 1 is the single model. "auto" fits 3 members for a regressor
         trained on at most 200 rows, where a fit is cheap and the data leave most of the
-        function open, and 2 for any other fit: a second member is the cheapest large gain
-        in held-out log-likelihood on tabular sets of any size, at twice the fit. Set 1 where
-        the fit's cost matters more (large image sets), and 3-5 on a small classification set,
-        where more members keep making the probabilities better calibrated
+        function open, 4 cross-fitted members for a classifier that calibrates its
+        temperature (``calibrate``: each trains on the rows outside its own fold), and 2 for
+        any other fit: a second member is the cheapest large gain in held-out
+        log-likelihood on tabular sets of any size, at twice the fit. Set 1 where the fit's
+        cost matters more (large image sets), and 3-5 on a small classification set, where
+        more members keep making the probabilities better calibrated
         (``benchmarks/results/uncertainty.md``). ``partial_fit`` fits 1 under "auto".
     learning_rate : float, default=1e-2
         Adam step size.

@@ -27,6 +27,13 @@ _MAX_SEED = np.iinfo(np.int32).max
 _LAPLACE_ATTRIBUTES = ("laplace_parameters_", "laplace_prior_precision_", "laplace_covariance_")
 
 
+def _member_rows(X, y, sample_weight, rows):
+    """``(X, y, sample_weight)`` restricted to ``rows`` (all of them for None)."""
+    if rows is None:
+        return X, y, sample_weight
+    return X[rows], y[rows], None if sample_weight is None else sample_weight[rows]
+
+
 def _draw_seeds(random_state) -> "tuple[int, int, int, int]":
     """``(init, train, split, predict)`` seeds of a new fit, from ``random_state``."""
     rng = check_random_state(random_state)
@@ -53,10 +60,11 @@ class ContinuedTrainingMixin:
         try:
             for m in range(n_members):
                 callback.epoch_offset = m * train.max_iter
+                X_m, y_m, w_m = _member_rows(X, y, sample_weight, self._member_training_rows(m))
                 fitted, result = engine_fit(
-                    spec, train, member_params(params, m, n_members), X.astype(spec.dtype, copy=False), y,
+                    spec, train, member_params(params, m, n_members), X_m.astype(spec.dtype, copy=False), y_m,
                     seed=member_seed(seed, m), callback=callback, validation_data=validation_data,
-                    sample_weight=sample_weight, optimizer_state=member_state(optimizer_state, m, n_members),
+                    sample_weight=w_m, optimizer_state=member_state(optimizer_state, m, n_members),
                     rng_state=member_state(rng_state, m, n_members),
                 )
                 members.append(fitted)
@@ -78,7 +86,15 @@ class ContinuedTrainingMixin:
         self.t_ = (self.t_ if continued else 0) + int(result.n_iter) * int(X.shape[0])
         self.optimizer_state_ = result.optimizer_state
         self._rng_state = result.rng_state
+        self._members_trained(X, y, sample_weight)
         return result
+
+    def _member_training_rows(self, member: int):
+        """The rows ``member`` trains on (None: all of them; a cross-fitting classifier leaves one fold out)."""
+        return None
+
+    def _members_trained(self, X, y, sample_weight) -> None:
+        """What a fit computes from its members once they are trained (a cross-fitting classifier's temperature)."""
 
     def _n_members(self) -> int:
         """The number of fitted ensemble members (1 for an estimator pickled before ensembles existed)."""

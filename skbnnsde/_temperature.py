@@ -1,4 +1,6 @@
-"""A classifier's temperature set on held-out rows (``calibrate``; the reasons in ``_calibration``).
+"""A classifier's temperature set on held-out rows (``calibrate``; the reasons in ``_calibration``):
+out of fold where the ensemble's members are cross-fitted (``_cross_fit``), else by one member
+held out of the ensemble.
 
 Nothing here imports torch or jax.
 """
@@ -7,6 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 from ._calibration import check_calibration_rows, held_out_member, held_out_temperature, split_held_out
+from ._cross_fit import (
+    AUTO_CROSS_FIT_MEMBERS,
+    cross_fit_folds,
+    fitted_temperature,
+    member_training_rows,
+    out_of_fold_logits,
+)
 
 
 class TemperatureMixin:
@@ -20,13 +29,44 @@ class TemperatureMixin:
             check_calibration_rows(n_rows)
         return bool(self.calibrate)
 
+    def _cross_fits(self, n_rows: int) -> bool:
+        """Whether a fit on ``n_rows`` that calibrates its temperature cross-fits its members: an
+        ensemble trained on the rows the temperature is measured on (no early stopping)."""
+        return not self.early_stopping and self._ensemble_size(n_rows) >= 2
+
+    def _ensemble_size(self, n_train_rows):
+        if (self.n_ensembles == "auto" and n_train_rows is not None and not self.early_stopping
+                and self._calibrates_temperature(n_train_rows)):
+            return AUTO_CROSS_FIT_MEMBERS
+        return super()._ensemble_size(n_train_rows)
+
     def _held_out_step(self, X, y, sample_weight, seed: int) -> None:
         super()._held_out_step(X, y, sample_weight, seed)
+        self.__dict__.pop("_cross_fit_folds", None)
         if self.warm_start and hasattr(self, "spec_"):  # continuing: keep the fitted temperature
             return
         self.temperature_ = None
-        if self._calibrates_temperature(X.shape[0]):
+        if not self._calibrates_temperature(X.shape[0]):
+            return
+        n_members = self._ensemble_size(X.shape[0])
+        _, counts = np.unique(y, return_counts=True)
+        if self._cross_fits(X.shape[0]) and counts.min() >= n_members:
+            self._cross_fit_folds = cross_fit_folds(y, n_members, seed)
+        else:
             self.temperature_ = self._held_out_temperature(X, y, sample_weight, seed)
+
+    def _member_training_rows(self, member: int):
+        folds = getattr(self, "_cross_fit_folds", None)
+        return None if folds is None else member_training_rows(folds, member)
+
+    def _members_trained(self, X, y, sample_weight) -> None:
+        folds = self.__dict__.pop("_cross_fit_folds", None)
+        if folds is None:
+            return
+        out_of_fold = held_out_temperature(out_of_fold_logits(self, X, folds), y, sample_weight=sample_weight)
+        self.temperature_ = fitted_temperature(out_of_fold)
+        if self.verbose:
+            print(f"calibrate: out-of-fold temperature {out_of_fold:.3g}, the ensemble's {self.temperature_:.3g}")
 
     def _held_out_temperature(self, X, y, sample_weight, seed: int):
         """The held-out temperature of one member fitted on the other rows (None where a class
