@@ -117,8 +117,8 @@ def test_cos_uncertainty_grows_beyond_the_data(cos_fit):
 
 #: the default estimator with a shorter budget (a cosine schedule over 80 epochs instead of 400;
 #: measured test accuracy of one member 0.963 torch, 0.959 jax), to keep the suite's time: the full
-#: default fit takes ~4 min of CPU time per engine on this data. JAX fits the defaults' 2 members;
-#: torch one, the single model every member is. The full defaults' accuracy is measured in
+#: default fit takes ~4 min of CPU time per engine on this data. JAX fits the defaults' 4
+#: cross-fitted members; torch one, the single model every member is. The full defaults' accuracy is measured in
 #: benchmarks/results/classification.md.
 DIGITS_RUNS = [
     pytest.param(p.values[0], settings, minimum, marks=p.marks, id=p.id)
