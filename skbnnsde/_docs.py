@@ -148,11 +148,11 @@ PARAMETERS_DOC = """\
         Elsewhere (classifiers, smaller or larger sets,
         ``partial_fit``) "auto" is 1.0.
     calibrate : bool or "auto", default="auto"
-        Correct the predictive's spread on held-out rows: one member is fitted on 80 % of the
-        rows and the other 20 % set, for a regressor (Gaussian or heteroscedastic
-        likelihood), the factor on the trained noise std and, for a classifier, the
-        temperature ``T >= 1`` dividing the logits, each where it maximises their
-        log-likelihood. The training objective sets the noise from the training rows, so it
+        Correct the predictive's spread on rows the model did not train on: for a regressor
+        (Gaussian or heteroscedastic likelihood), one member is fitted on 80 % of the rows and
+        the other 20 % set the factor on the trained noise std; for a classifier, held-out
+        rows (below) set the temperature ``T >= 1`` dividing the logits; each where it
+        maximises their log-likelihood. The training objective sets the noise from the training rows, so it
         comes out too small where the model fits those rows more closely than new ones and
         too large where the spread of the weight paths already covers the residuals; a
         classifier whose point-estimated parameters fit every training row is
@@ -168,10 +168,10 @@ PARAMETERS_DOC = """\
         stopping) cross-fits them instead of fitting an extra one: the rows are split into as
         many stratified folds as members, member ``m`` trains on all folds but the ``m``-th,
         and the temperature is measured on every row under the member that did not train on
-        it, then shrunk (the mixture of the members needs less correction than one of them;
-        ``_cross_fit``). With one member, one extra single fit on 80 % of the rows
-        (stratified) measures it. ``partial_fit`` does not calibrate; ``warm_start`` keeps the
-        fitted values (and trains every member on all the rows).
+        it, then raised to the power 0.75 (the mixture of the members needs less correction
+        than one of them). With one member, one extra single fit on 80 % of the rows
+        (stratified) measures it. ``partial_fit`` does not calibrate; ``warm_start`` keeps
+        the fitted values (and trains every member on all the rows).
     stl : bool, default=True
         Use the "sticking the landing" gradient estimator of the KL term, which has lower
         variance.
