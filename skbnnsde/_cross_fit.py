@@ -25,6 +25,9 @@ from ._ensemble import member_seed
 
 #: members (and folds) of ``n_ensembles="auto"`` for a classifier that cross-fits
 AUTO_CROSS_FIT_MEMBERS = 4
+#: the fewest members that are cross-fitted: with fewer folds each member trains on too few of the
+#: rows (3 folds lost 0.006 nats on digits' validation rows against the members on all rows)
+MIN_CROSS_FIT_MEMBERS = 4
 #: the power of the out-of-fold temperature the fitted mixture takes (1: all of it)
 CROSS_FIT_TEMPERATURE_POWER = 0.75
 

@@ -164,14 +164,15 @@ PARAMETERS_DOC = """\
         regressor where ``stochastic_fraction="auto"`` fits its held-out candidates anyway
         (the chosen candidate's factor, at no extra fit), a classifier with
         ``posterior="sde"`` and the mlp fitted on 201-10,000 rows; True: any such fit of at
-        least 10 rows; False: none. A classifier with several members (and no early
+        least 10 rows; False: none. A classifier with 4 or more members (and no early
         stopping) cross-fits them instead of fitting an extra one: the rows are split into as
         many stratified folds as members, member ``m`` trains on all folds but the ``m``-th,
         and the temperature is measured on every row under the member that did not train on
         it, then raised to the power 0.75 (the mixture of the members needs less correction
-        than one of them). With one member, one extra single fit on 80 % of the rows
-        (stratified) measures it. ``partial_fit`` does not calibrate; ``warm_start`` keeps
-        the fitted values (and trains every member on all the rows).
+        than one of them). With fewer members (whose folds would leave each too few rows),
+        one extra single fit on 80 % of the rows (stratified) measures it. ``partial_fit``
+        does not calibrate; ``warm_start`` keeps the fitted values (and trains every member
+        on all the rows).
     stl : bool, default=True
         Use the "sticking the landing" gradient estimator of the KL term, which has lower
         variance.

@@ -11,6 +11,7 @@ import numpy as np
 from ._calibration import check_calibration_rows, held_out_member, held_out_temperature, split_held_out
 from ._cross_fit import (
     AUTO_CROSS_FIT_MEMBERS,
+    MIN_CROSS_FIT_MEMBERS,
     cross_fit_folds,
     fitted_temperature,
     member_training_rows,
@@ -30,9 +31,10 @@ class TemperatureMixin:
         return bool(self.calibrate)
 
     def _cross_fits(self, n_rows: int) -> bool:
-        """Whether a fit on ``n_rows`` that calibrates its temperature cross-fits its members: an
-        ensemble trained on the rows the temperature is measured on (no early stopping)."""
-        return not self.early_stopping and self._ensemble_size(n_rows) >= 2
+        """Whether a fit on ``n_rows`` that calibrates its temperature cross-fits its members: at
+        least ``MIN_CROSS_FIT_MEMBERS`` of them, trained on the rows the temperature is measured
+        on (no early stopping)."""
+        return not self.early_stopping and self._ensemble_size(n_rows) >= MIN_CROSS_FIT_MEMBERS
 
     def _ensemble_size(self, n_train_rows):
         if (self.n_ensembles == "auto" and n_train_rows is not None and not self.early_stopping

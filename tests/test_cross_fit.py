@@ -3,8 +3,9 @@
 Checked: the folds partition the rows, stratified; every member trains on the rows outside its
 own fold and nothing else; the temperature is the shrunk out-of-fold temperature recomputed from
 the fitted members; "auto" fits ``AUTO_CROSS_FIT_MEMBERS`` members where the classifier
-calibrates; one member, early stopping, or a class too small for the folds keep the held-out
-member; no fold is left in the fitted state; both engines.
+calibrates; early stopping, or a class too small for the folds keep the held-out member, as do
+fewer than ``MIN_CROSS_FIT_MEMBERS`` members; no fold is left in the fitted state;
+both engines.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from skbnnsde import SDEBNNClassifier
 from skbnnsde._calibration import held_out_temperature
 from skbnnsde._cross_fit import (
     AUTO_CROSS_FIT_MEMBERS,
+    MIN_CROSS_FIT_MEMBERS,
     cross_fit_folds,
     fitted_temperature,
     member_training_rows,
@@ -67,8 +69,8 @@ def recorded_rows(monkeypatch):
 def test_members_leave_one_fold_out_and_the_temperature_is_out_of_fold(engine, recorded_rows):
     pytest.importorskip(engine)
     X, labels = rows(90)
-    est = SDEBNNClassifier(**TINY, engine=engine, calibrate=True, n_ensembles=3).fit(X, labels)
-    assert est.n_ensembles_ == 3 and len(recorded_rows) == 3
+    est = SDEBNNClassifier(**TINY, engine=engine, calibrate=True, n_ensembles=4).fit(X, labels)
+    assert est.n_ensembles_ == 4 and len(recorded_rows) == 4
     folds = [np.setdiff1d(np.arange(len(X)), kept) for kept in recorded_rows]
     assert sorted(np.concatenate(folds).tolist()) == list(range(len(X)))  # each row left out once
     y_index = np.searchsorted(est.classes_, labels)
@@ -107,8 +109,9 @@ def test_auto_cross_fits_where_the_classifier_calibrates(recorded_rows, monkeypa
     assert small.temperature_ is None and small.n_ensembles_ == 2 and recorded_rows == [None, None]
 
 
-@pytest.mark.parametrize("params", [dict(n_ensembles=1), dict(n_ensembles=2, early_stopping=True)])
-def test_one_member_or_early_stopping_keep_the_held_out_member(params, recorded_rows, monkeypatch):
+@pytest.mark.parametrize("params", [dict(n_ensembles=1), dict(n_ensembles=MIN_CROSS_FIT_MEMBERS - 1),
+                                    dict(n_ensembles=4, early_stopping=True)])
+def test_fewer_members_or_early_stopping_keep_the_held_out_member(params, recorded_rows, monkeypatch):
     fitted = []
     original = calibration_module.held_out_member
 
@@ -125,6 +128,6 @@ def test_one_member_or_early_stopping_keep_the_held_out_member(params, recorded_
 
 def test_a_class_smaller_than_the_folds_keeps_the_held_out_member(recorded_rows):
     X, labels = rows(60)
-    labels[:2] = "rare"  # two rows: enough for a held-out split, not for three folds
-    est = SDEBNNClassifier(**TINY, calibrate=True, n_ensembles=3).fit(X, labels)
-    assert est.temperature_ is not None and recorded_rows[-3:] == [None, None, None]
+    labels[:2] = "rare"  # two rows: enough for a held-out split, not for four folds
+    est = SDEBNNClassifier(**TINY, calibrate=True, n_ensembles=4).fit(X, labels)
+    assert est.temperature_ is not None and recorded_rows[-4:] == [None] * 4
