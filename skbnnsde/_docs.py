@@ -152,9 +152,10 @@ PARAMETERS_DOC = """\
         (Gaussian or heteroscedastic likelihood), one member is fitted on 80 % of the rows and
         the other 20 % set the factor on the trained noise std; for a classifier, held-out
         rows (below) set the temperature ``T >= 1`` dividing the logits; each where it
-        maximises their log-likelihood. The training objective sets the noise from the training rows, so it
-        comes out too small where the model fits those rows more closely than new ones and
-        too large where the spread of the weight paths already covers the residuals; a
+        maximises their log-likelihood. The training objective sets the noise from the
+        training rows, so it comes out too small where the model fits those rows more
+        closely than new ones and too large where the spread of the weight paths already
+        covers the residuals; a
         classifier whose point-estimated parameters fit every training row is
         overconfident on new ones. A regressor takes the square root of the held-out factor
         (the model fitted on all rows, an ensemble, errs less on new rows than that member;

@@ -37,6 +37,7 @@ class TemperatureMixin:
         return not self.early_stopping and self._ensemble_size(n_rows) >= MIN_CROSS_FIT_MEMBERS
 
     def _ensemble_size(self, n_train_rows):
+        """``n_ensembles``, where "auto" fits ``AUTO_CROSS_FIT_MEMBERS`` for a classifier that calibrates."""
         if (self.n_ensembles == "auto" and n_train_rows is not None and not self.early_stopping
                 and self._calibrates_temperature(n_train_rows)):
             return AUTO_CROSS_FIT_MEMBERS
