@@ -165,15 +165,18 @@ PARAMETERS_DOC = """\
         regressor where ``stochastic_fraction="auto"`` fits its held-out candidates anyway
         (the chosen candidate's factor, at no extra fit), a classifier with
         ``posterior="sde"`` and the mlp fitted on 201-10,000 rows; True: any such fit of at
-        least 10 rows; False: none. A classifier with 4 or more members (and no early
-        stopping) cross-fits them instead of fitting an extra one: the rows are split into as
-        many stratified folds as members, member ``m`` trains on all folds but the ``m``-th,
+        least 10 rows; False: none. A classifier with 4 or more members (no early stopping,
+        every class with at least as many rows as members, and no member left with rows of
+        zero weight only) cross-fits them instead of fitting an extra one: the rows are split
+        into as many stratified folds as members, member ``m`` trains on all folds but the
+        ``m``-th,
         and the temperature is measured on every row under the member that did not train on
         it, then raised to the power 0.75 (the mixture of the members needs less correction
         than one of them). With fewer members (whose folds would leave each too few rows),
-        one extra single fit on 80 % of the rows (stratified) measures it. ``partial_fit``
-        does not calibrate; ``warm_start`` keeps the fitted values (and trains every member
-        on all the rows).
+        one extra single fit on 80 % of the rows (stratified) measures it (and elsewhere
+        too where cross-fitting does not apply). ``partial_fit`` does not calibrate; a
+        ``warm_start`` fit that continues the fitted members keeps the fitted values (and
+        trains every member on all the rows).
     stl : bool, default=True
         Use the "sticking the landing" gradient estimator of the KL term, which has lower
         variance.
@@ -218,8 +221,8 @@ PARAMETERS_DOC = """\
         ``sample_posterior``, ``sample_y`` and ``weight_paths`` take draw ``i`` from member
         ``i mod n_ensembles``. 1 is the single model. "auto" fits 3 members for a regressor
         trained on at most 200 rows, where a fit is cheap and the data leave most of the
-        function open, 4 cross-fitted members for a classifier that calibrates its
-        temperature (``calibrate``: each trains on the rows outside its own fold), and 2 for
+        function open, 4 members for a classifier that calibrates its temperature
+        (cross-fitted where ``calibrate`` says: each on the rows outside its own fold), and 2 for
         any other fit: a second member is the cheapest large gain in held-out
         log-likelihood on tabular sets of any size, at twice the fit. Set 1 where the fit's
         cost matters more (large image sets), and 3-5 on a small classification set, where

@@ -56,11 +56,12 @@ class ContinuedTrainingMixin:
         rng_state = getattr(self, "_rng_state", None) if continued else None
         callback = FitProgress(self.verbose, train.max_iter * n_members)
         engine_fit = explain_divergence(engine.fit, X, y if self._task == "regression" else None)
-        members, results = [], []
+        members, results, rows_seen = [], [], 0
         try:
             for m in range(n_members):
                 callback.epoch_offset = m * train.max_iter
                 X_m, y_m, w_m = _member_rows(X, y, sample_weight, self._member_training_rows(m))
+                rows_seen = max(rows_seen, X_m.shape[0])
                 fitted, result = engine_fit(
                     spec, train, member_params(params, m, n_members), X_m.astype(spec.dtype, copy=False), y_m,
                     seed=member_seed(seed, m), callback=callback, validation_data=validation_data,
@@ -83,7 +84,7 @@ class ContinuedTrainingMixin:
         self.loss_curve_ = (list(self.loss_curve_) if continued else []) + [float(v) for v in result.loss_curve]
         self.best_loss_ = float(min(self.loss_curve_)) if self.loss_curve_ else None
         self.n_iter_ = (self.n_iter_ if continued else 0) + int(result.n_iter)
-        self.t_ = (self.t_ if continued else 0) + int(result.n_iter) * int(X.shape[0])
+        self.t_ = (self.t_ if continued else 0) + int(result.n_iter) * int(rows_seen)
         self.optimizer_state_ = result.optimizer_state
         self._rng_state = result.rng_state
         self._members_trained(X, y, sample_weight)

@@ -43,20 +43,31 @@ class TemperatureMixin:
             return AUTO_CROSS_FIT_MEMBERS
         return super()._ensemble_size(n_train_rows)
 
+    def _fit(self, X, y, sample_weight=None):
+        try:
+            return super()._fit(X, y, sample_weight)
+        finally:  # a fit that failed leaves no folds behind for a later partial_fit to train on
+            self.__dict__.pop("_cross_fit_folds", None)
+
     def _held_out_step(self, X, y, sample_weight, seed: int) -> None:
         super()._held_out_step(X, y, sample_weight, seed)
         self.__dict__.pop("_cross_fit_folds", None)
-        if self.warm_start and hasattr(self, "spec_"):  # continuing: keep the fitted temperature
-            return
+        n_members = self._ensemble_size(X.shape[0])
+        if self.warm_start and hasattr(self, "spec_") and self._n_members() == n_members:
+            return  # continuing the fitted members: keep the fitted temperature
         self.temperature_ = None
         if not self._calibrates_temperature(X.shape[0]):
             return
-        n_members = self._ensemble_size(X.shape[0])
+        folds = None
         _, counts = np.unique(y, return_counts=True)
         if self._cross_fits(X.shape[0]) and counts.min() >= n_members:
-            self._cross_fit_folds = cross_fit_folds(y, n_members, seed)
-        else:
+            folds = cross_fit_folds(y, n_members, seed)
+            if sample_weight is not None and any(
+                    not sample_weight[member_training_rows(folds, m)].sum() > 0 for m in range(n_members)):
+                folds = None  # a member would train on rows of zero weight only
+        if folds is None:
             self.temperature_ = self._held_out_temperature(X, y, sample_weight, seed)
+        self._cross_fit_folds = folds
 
     def _member_training_rows(self, member: int):
         folds = getattr(self, "_cross_fit_folds", None)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import skbnnsde._calibration as calibration_module
+import skbnnsde._partial_fit as partial_fit_module
 import skbnnsde._temperature as temperature_module
 from skbnnsde import SDEBNNClassifier
 from skbnnsde._calibration import held_out_temperature
@@ -65,14 +66,38 @@ def recorded_rows(monkeypatch):
     return seen
 
 
+@pytest.fixture
+def engine_rows(monkeypatch):
+    """The ``X`` every engine fit of the estimators receives, in order."""
+    seen = []
+    original = partial_fit_module.explain_divergence
+
+    def wrapping(fit, *args, **kwargs):
+        checked = original(fit, *args, **kwargs)
+
+        def recording(spec, train, params, X, y, **kw):
+            seen.append(np.array(X))
+            return checked(spec, train, params, X, y, **kw)
+
+        return recording
+
+    monkeypatch.setattr(partial_fit_module, "explain_divergence", wrapping)
+    return seen
+
+
 @pytest.mark.parametrize("engine", ["jax", "torch"])
-def test_members_leave_one_fold_out_and_the_temperature_is_out_of_fold(engine, recorded_rows):
+def test_members_leave_one_fold_out_and_the_temperature_is_out_of_fold(engine, recorded_rows, engine_rows):
     pytest.importorskip(engine)
     X, labels = rows(90)
     est = SDEBNNClassifier(**TINY, engine=engine, calibrate=True, n_ensembles=4).fit(X, labels)
     assert est.n_ensembles_ == 4 and len(recorded_rows) == 4
     folds = [np.setdiff1d(np.arange(len(X)), kept) for kept in recorded_rows]
     assert sorted(np.concatenate(folds).tolist()) == list(range(len(X)))  # each row left out once
+    # what the engine trained each member on: exactly the rows outside its fold
+    assert len(engine_rows) == 4
+    for got, kept in zip(engine_rows, recorded_rows):
+        np.testing.assert_array_equal(got, X[kept].astype(got.dtype))
+    assert est.t_ == est.n_iter_ * max(len(kept) for kept in recorded_rows)
     y_index = np.searchsorted(est.classes_, labels)
     expected = fitted_temperature(held_out_temperature(out_of_fold_logits(est, X, folds), y_index))
     assert est.temperature_ == pytest.approx(expected, rel=1e-6)
@@ -131,3 +156,54 @@ def test_a_class_smaller_than_the_folds_keeps_the_held_out_member(recorded_rows)
     labels[:2] = "rare"  # two rows: enough for a held-out split, not for four folds
     est = SDEBNNClassifier(**TINY, calibrate=True, n_ensembles=4).fit(X, labels)
     assert est.temperature_ is not None and recorded_rows[-4:] == [None] * 4
+
+
+def test_a_failed_fit_leaves_no_folds_for_partial_fit(monkeypatch):
+    X, labels = rows(90)
+    est = SDEBNNClassifier(**TINY, calibrate=True, n_ensembles=4)
+    original = partial_fit_module.explain_divergence
+    calls = []
+
+    def failing_second(fit, *args, **kwargs):
+        checked = original(fit, *args, **kwargs)
+
+        def call(*a, **kw):
+            calls.append(True)
+            if len(calls) == 2:
+                raise RuntimeError("member 1 failed")
+            return checked(*a, **kw)
+
+        return call
+
+    monkeypatch.setattr(partial_fit_module, "explain_divergence", failing_second)
+    with pytest.raises(RuntimeError, match="member 1 failed"):
+        est.fit(X, labels)
+    assert not hasattr(est, "_cross_fit_folds")
+    monkeypatch.setattr(partial_fit_module, "explain_divergence", original)
+    est.set_params(calibrate="auto").partial_fit(X[:40], labels[:40], classes=["down", "up"])
+    assert est.n_iter_ == 1 and est.t_ == 40 and est.temperature_ is None  # its own 40 rows, all of them
+
+
+def test_a_warm_fit_that_starts_over_calibrates_again():
+    X, labels = rows(260)
+    est = SDEBNNClassifier(**TINY, warm_start=True).fit(X, labels)
+    assert est.n_ensembles_ == AUTO_CROSS_FIT_MEMBERS and est.temperature_ is not None
+    est.fit(X[:150], labels[:150])  # 2 members under "auto" on these rows: a new fit, not calibrated
+    assert est.n_ensembles_ == 2 and est.temperature_ is None
+    est.fit(X, labels)  # 4 members again: a new fit that cross-fits its own temperature
+    assert est.n_ensembles_ == AUTO_CROSS_FIT_MEMBERS and est.temperature_ is not None
+    kept = est.temperature_
+    est.set_params(max_iter=1).fit(X, labels)  # continues the 4 members: keeps it
+    assert est.temperature_ == kept
+
+
+def test_a_member_with_only_zero_weights_keeps_the_held_out_member(recorded_rows):
+    from skbnnsde._partial_fit import _draw_seeds
+
+    X, labels = rows(80)
+    folds = cross_fit_folds(labels, 4, _draw_seeds(0)[2])  # the folds this fit would cut
+    weights = np.zeros(len(X))
+    weights[folds[0]] = 1.0  # member 0 would train on rows of zero weight only
+    est = SDEBNNClassifier(**TINY, calibrate=True, n_ensembles=4).fit(X, labels, sample_weight=weights)
+    assert est.temperature_ is not None
+    assert all(kept is None for kept in recorded_rows[-4:])  # the members train on all the rows
