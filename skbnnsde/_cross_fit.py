@@ -48,6 +48,27 @@ def cross_fit_folds(y, n_folds: int, seed: int) -> list:
     return [np.sort(left_out) for _, left_out in splitter.split(np.zeros((len(y), 1)), y)]
 
 
+def usable_folds(y, sample_weight, n_members: int, seed: int) -> "list | None":
+    """The folds of a cross-fit of ``n_members`` members (:func:`cross_fit_folds`), or None where
+    it does not apply: fewer than ``MIN_CROSS_FIT_MEMBERS`` members, a class with fewer rows than
+    folds, or a member whose rows would all weigh zero.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([0, 1] * 8)
+    >>> len(usable_folds(y, None, 4, seed=0)), usable_folds(y, None, 2, seed=0)
+    (4, None)
+    """
+    if n_members < MIN_CROSS_FIT_MEMBERS or np.unique(y, return_counts=True)[1].min() < n_members:
+        return None
+    folds = cross_fit_folds(y, n_members, seed)
+    if sample_weight is not None and any(
+            not sample_weight[member_training_rows(folds, m)].sum() > 0 for m in range(n_members)):
+        return None
+    return folds
+
+
 def member_training_rows(folds: list, member: int) -> np.ndarray:
     """The rows ``member`` trains on: every row outside its fold, in order.
 

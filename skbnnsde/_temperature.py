@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 from ._calibration import check_calibration_rows, held_out_member, held_out_temperature, split_held_out
-from ._cross_fit import (
-    AUTO_CROSS_FIT_MEMBERS,
-    MIN_CROSS_FIT_MEMBERS,
-    cross_fit_folds,
-    fitted_temperature,
-    member_training_rows,
-    out_of_fold_logits,
-)
+from ._cross_fit import (AUTO_CROSS_FIT_MEMBERS, fitted_temperature, member_training_rows, out_of_fold_logits,
+                         usable_folds)
 
 
 class TemperatureMixin:
@@ -29,12 +23,6 @@ class TemperatureMixin:
         if self.calibrate:
             check_calibration_rows(n_rows)
         return bool(self.calibrate)
-
-    def _cross_fits(self, n_rows: int) -> bool:
-        """Whether a fit on ``n_rows`` that calibrates its temperature cross-fits its members: at
-        least ``MIN_CROSS_FIT_MEMBERS`` of them, trained on the rows the temperature is measured
-        on (no early stopping)."""
-        return not self.early_stopping and self._ensemble_size(n_rows) >= MIN_CROSS_FIT_MEMBERS
 
     def _ensemble_size(self, n_train_rows):
         """``n_ensembles``, where "auto" fits ``AUTO_CROSS_FIT_MEMBERS`` for a classifier that calibrates."""
@@ -51,20 +39,14 @@ class TemperatureMixin:
 
     def _held_out_step(self, X, y, sample_weight, seed: int) -> None:
         super()._held_out_step(X, y, sample_weight, seed)
-        self.__dict__.pop("_cross_fit_folds", None)
         n_members = self._ensemble_size(X.shape[0])
         if self.warm_start and hasattr(self, "spec_") and self._n_members() == n_members:
             return  # continuing the fitted members: keep the fitted temperature
         self.temperature_ = None
         if not self._calibrates_temperature(X.shape[0]):
             return
-        folds = None
-        _, counts = np.unique(y, return_counts=True)
-        if self._cross_fits(X.shape[0]) and counts.min() >= n_members:
-            folds = cross_fit_folds(y, n_members, seed)
-            if sample_weight is not None and any(
-                    not sample_weight[member_training_rows(folds, m)].sum() > 0 for m in range(n_members)):
-                folds = None  # a member would train on rows of zero weight only
+        # the members are cross-fitted where they train on the rows the temperature is measured on
+        folds = None if self.early_stopping else usable_folds(y, sample_weight, n_members, seed)
         if folds is None:
             self.temperature_ = self._held_out_temperature(X, y, sample_weight, seed)
         self._cross_fit_folds = folds
@@ -74,7 +56,7 @@ class TemperatureMixin:
         return None if folds is None else member_training_rows(folds, member)
 
     def _members_trained(self, X, y, sample_weight) -> None:
-        folds = self.__dict__.pop("_cross_fit_folds", None)
+        folds = getattr(self, "_cross_fit_folds", None)  # _fit clears them once it ends
         if folds is None:
             return
         out_of_fold = held_out_temperature(out_of_fold_logits(self, X, folds), y, sample_weight=sample_weight)
