@@ -1,4 +1,5 @@
-"""The choices of the "auto" hyperparameters (``laplace``, ``n_ensembles``, ``learn_diffusion``)
+"""The choices of the "auto" hyperparameters (``laplace``, ``n_ensembles``, ``learn_diffusion``,
+``activation``, ``max_grad_norm``)
 and of the default likelihood: each a method of the task and the rows a fit trains on, shared
 by both estimators (``stochastic_fraction``'s, which fits candidates, is in ``_fraction.py``).
 
@@ -15,6 +16,9 @@ from .engines.specs import SMALL_DATA_ROWS
 #: rows, hardly weighs and the ELBO picks the diffusion for the training fit alone; on the
 #: classification sets it changed nothing (measured in ``benchmarks/results/uncertainty.md``)
 LEARN_DIFFUSION_MAX_ROWS = 10_000
+#: ``max_grad_norm="auto"`` for the classifier's SDE-BNN (mlp), trained with swish: without it one
+#: member in a few dozen diverged in training on digits (``benchmarks/results/uncertainty.md``)
+AUTO_MAX_GRAD_NORM = 1.0
 
 
 class AutoRulesMixin:
@@ -73,6 +77,23 @@ class AutoRulesMixin:
         if self.learn_diffusion == "auto":
             return self._task == "regression" and n_train_rows <= LEARN_DIFFUSION_MAX_ROWS
         return bool(self.learn_diffusion)
+
+    def _swish_classifier(self) -> bool:
+        """Whether "auto" gives this model swish and a clipped gradient: a classifier's SDE-BNN (mlp)."""
+        return self._task == "classification" and self.architecture == "mlp" and self.posterior == "sde"
+
+    def _activation(self) -> str:
+        """The activation of ``f_h`` (``activation``'s docstring): "auto" is swish for a classifier's
+        SDE-BNN (mlp) and tanh for every other model."""
+        if self.activation != "auto":
+            return self.activation
+        return "swish" if self._swish_classifier() else "tanh"
+
+    def _max_grad_norm(self) -> "float | None":
+        """The global norm the gradient is clipped to (``max_grad_norm``'s docstring; None: not clipped)."""
+        if self.max_grad_norm != "auto":
+            return None if self.max_grad_norm is None else float(self.max_grad_norm)
+        return AUTO_MAX_GRAD_NORM if self._swish_classifier() else None
 
     def _ensemble_size(self, n_train_rows: "int | None") -> int:
         """The members a fit on ``n_train_rows`` trains (``n_ensembles``'s docstring; None: ``partial_fit``)."""

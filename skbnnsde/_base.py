@@ -38,7 +38,7 @@ from ._auto import AutoRulesMixin
 from ._fraction import StochasticFractionMixin
 from ._partial_fit import ContinuedTrainingMixin, _draw_seeds
 from ._sampling import PosteriorSamplingMixin
-from ._validation import check_fit_sample_weight
+from ._validation import check_fit_sample_weight, split_early_stopping_rows
 
 
 class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin, PosteriorSamplingMixin,
@@ -56,7 +56,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         "image_shape": ["array-like", None],
         "n_blocks": ["array-like", str, Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation": [StrOptions({"auto", *ACTIVATIONS})],
         "aug_dim": [Interval(Integral, 0, None, closed="left")],
         "weight_drift_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "time_dependent_drift": ["boolean"],
@@ -90,6 +90,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         "tol": [Interval(Real, 0, None, closed="left")],
         "grad_accumulation": [Interval(Integral, 1, None, closed="left")],
         "remat": ["boolean"],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), None],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -108,7 +109,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         image_shape=None,
         n_blocks=(2, 2, 2),
         hidden_layer_sizes=(32,),
-        activation="tanh",
+        activation="auto",
         aug_dim=2,
         weight_drift_sizes=(32,),
         time_dependent_drift=True,
@@ -143,6 +144,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         tol=1e-4,
         grad_accumulation=1,
         remat=False,
+        max_grad_norm="auto",
         warm_start=False,
         verbose=0,
         random_state=None,
@@ -192,6 +194,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         self.tol = tol
         self.grad_accumulation = grad_accumulation
         self.remat = remat
+        self.max_grad_norm = max_grad_norm
         self.warm_start = warm_start
         self.verbose = verbose
         self.random_state = random_state
@@ -258,7 +261,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
             n_outputs=int(n_outputs),
             task=self._task,
             hidden_layer_sizes=parse_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes"),
-            activation=self.activation,
+            activation=self._activation(),
             aug_dim=int(self.aug_dim),
             weight_drift_sizes=parse_layer_sizes(self.weight_drift_sizes, "weight_drift_sizes"),
             time_dependent_drift=bool(self.time_dependent_drift),
@@ -297,6 +300,7 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
             tol=float(self.tol),
             grad_accumulation=int(self.grad_accumulation),
             remat=bool(self.remat),
+            max_grad_norm=self._max_grad_norm(),
             verbose=int(self.verbose),
             n_train_rows=None if self.n_train_rows is None else float(self.n_train_rows),
         )
@@ -329,7 +333,9 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         validation_data = None
         X_train, y_train, w_train = X, y_enc, sample_weight
         if self.early_stopping:
-            X_train, y_train, w_train, validation_data = self._split_validation(X, y_enc, sample_weight, split_seed)
+            X_train, y_train, w_train, validation_data = split_early_stopping_rows(
+                X, y_enc, sample_weight, fraction=self.validation_fraction, seed=split_seed,
+                stratify=self._task == "classification", dtype=self.dtype)
         n_members = self._ensemble_size(X_train.shape[0])
 
         # warm: the parameters, Adam's state and the random streams continue (_partial_fit.py)
@@ -361,31 +367,6 @@ class BaseSDEBNN(AutoRulesMixin, StochasticFractionMixin, ContinuedTrainingMixin
         """Whether the fitted model is ``spec``'s, with ``n_members`` ensemble members."""
         same_members = self._n_members() == n_members
         return same_members and ModelSpec.from_dict(self.spec_).structure() == spec.structure()
-
-    def _split_validation(self, X, y, sample_weight, seed):
-        """``(X_train, y_train, weights_train, validation_data)``: ``validation_fraction`` held out."""
-        from sklearn.model_selection import train_test_split
-
-        stratify = y if self._task == "classification" else None
-        arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-        parts = train_test_split(*arrays, test_size=self.validation_fraction, random_state=seed, stratify=stratify)
-        X_tr, X_val, y_tr, y_val = parts[:4]
-        w_tr, w_val = parts[4:] if sample_weight is not None else (None, None)
-        if X_val.shape[0] < 1 or X_tr.shape[0] < 1:
-            raise ValueError(
-                f"validation_fraction={self.validation_fraction} leaves an empty training or "
-                f"validation set for {X.shape[0]} samples"
-            )
-        for part, w in (("training", w_tr), ("validation", w_val)):
-            if w is not None and not w.sum() > 0:
-                raise ValueError(
-                    f"sample_weight is zero on every row of the {part} set that early_stopping holds out "
-                    "(validation_fraction); give more rows a positive weight or use early_stopping=False"
-                )
-        validation_data = (X_val.astype(self.dtype, copy=False), y_val)
-        if w_val is not None:
-            validation_data += (w_val,)
-        return X_tr, y_tr, w_tr, validation_data
 
     def _validate_fit_data(self, X, y):  # pragma: no cover - overridden
         raise NotImplementedError

@@ -52,8 +52,12 @@ PARAMETERS_DOC = """\
     hidden_layer_sizes : tuple of int, default=(32,)
         Hidden widths of the network ``f_h`` whose weights follow the SDE (for
         ``architecture="conv"``: channels of its hidden 3x3 convolutions).
-    activation : {"tanh", "relu", "softplus", "swish", "sigmoid", "identity"}, default="tanh"
-        Activation of ``f_h``'s hidden layers.
+    activation : {"auto", "tanh", "relu", "softplus", "swish", "sigmoid", "identity"}, default="auto"
+        Activation of ``f_h``'s hidden layers. "auto" is "swish" (``x * sigmoid(x)``) for a
+        classifier's SDE-BNN (``posterior="sde"``, the mlp), whose members it made more
+        accurate on tabular sets (with the clipped gradient of ``max_grad_norm="auto"``), and
+        "tanh" for every other model, whose other defaults and uncertainty were chosen with it
+        (``benchmarks/results/uncertainty.md``).
     aug_dim : int, default=2
         Number of zeros appended to the input to form the hidden state (zero channels for
         ``architecture="conv"``).
@@ -269,6 +273,14 @@ PARAMETERS_DOC = """\
     remat : bool, default=False
         Recompute solver steps in the backward pass instead of storing them (JAX engine;
         less memory, more time).
+    max_grad_norm : float, "auto" or None, default="auto"
+        Scale every minibatch gradient down to this global L2 norm where it is longer, before
+        Adam sees it (``optax.clip_by_global_norm``, ``torch.nn.utils.clip_grad_norm_``); None
+        never clips. Adam divides by the gradient's running scale, so clipping changes the
+        steps only where the gradient jumps: it keeps one spike from throwing a fit off the
+        minimum it was converging to. "auto" is 1.0 for a classifier's SDE-BNN (mlp), which
+        trains with swish (``activation``) and whose members otherwise diverged now and then,
+        and None for every other model.
     warm_start : bool, default=False
         Continue from the previous fit's (or ``partial_fit``'s) parameters when the model's
         structure is unchanged, and from its optimiser state (Adam's step count and moments,

@@ -257,3 +257,29 @@ def explain_divergence(fit, X, y_standardised=None):
             raise TrainingDivergedError(f"{err} The data are a likely cause: {hint}") from err
 
     return fit_explaining_divergence
+
+
+def split_early_stopping_rows(X, y, sample_weight, *, fraction: float, seed: int, stratify: bool, dtype: str):
+    """``(X_train, y_train, weights_train, validation_data)``: ``fraction`` of the rows held out
+    for ``early_stopping`` (stratified by ``y`` for a classifier); ValueError where a part is
+    empty or weighs nothing."""
+    from sklearn.model_selection import train_test_split
+
+    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+    parts = train_test_split(*arrays, test_size=fraction, random_state=seed, stratify=y if stratify else None)
+    X_tr, X_val, y_tr, y_val = parts[:4]
+    w_tr, w_val = parts[4:] if sample_weight is not None else (None, None)
+    if X_val.shape[0] < 1 or X_tr.shape[0] < 1:
+        raise ValueError(
+            f"validation_fraction={fraction} leaves an empty training or validation set for {X.shape[0]} samples"
+        )
+    for part, w in (("training", w_tr), ("validation", w_val)):
+        if w is not None and not w.sum() > 0:
+            raise ValueError(
+                f"sample_weight is zero on every row of the {part} set that early_stopping holds out "
+                "(validation_fraction); give more rows a positive weight or use early_stopping=False"
+            )
+    validation_data = (X_val.astype(dtype, copy=False), y_val)
+    if w_val is not None:
+        validation_data += (w_val,)
+    return X_tr, y_tr, w_tr, validation_data

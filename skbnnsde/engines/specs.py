@@ -332,6 +332,7 @@ class TrainSpec:
     tol: float = 1e-4
     grad_accumulation: int = 1
     remat: bool = False
+    max_grad_norm: Any = None  # the minibatch gradient clipped to this global L2 norm before Adam (None: never)
     verbose: int = 0
     heteroscedastic_beta: float = 0.0  # β-NLL weighting of likelihood="heteroscedastic" (0: the ELBO)
     n_train_rows: Any = None  # the KL term's 1 / n_train (None: the training rows, ``training.row_weights``)

@@ -56,6 +56,8 @@ BASE = {
     "n_ensembles": 1,  # recorded before n_ensembles="auto"; member 0 of an ensemble is this fit (test_ensemble.py)
     "learn_diffusion": False,  # recorded before it became the default; tests/test_learnt_diffusion.py covers it
     "stochastic_fraction": 1.0,  # recorded before "auto"; tests/test_partial_stochastic.py covers it
+    "activation": "tanh",  # recorded before "auto" (swish for the sde classifier); tests/test_activation.py
+    "max_grad_norm": None,  # recorded before "auto" (1.0 for the sde classifier); tests/test_activation.py
 }
 CONV = {"architecture": "conv", "image_shape": (1, 4, 4), "n_blocks": (1, 1)}
 

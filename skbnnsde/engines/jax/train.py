@@ -178,15 +178,17 @@ def _optimizer():
 
 @functools.lru_cache(maxsize=COMPILED_MODELS)
 def _compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, remat: bool,
-                    beta: float = 0.0):
+                    beta: float = 0.0, max_grad_norm: "float | None" = None):
     """The jitted epoch and its optimiser for a model and the training settings that change it (cached).
 
     Every step draws its paths once (:func:`sample_training_noise`); with
     ``grad_accumulation`` parts, every part uses them, and the parts' gradients are summed
     with weights ``rows of the part / rows of the batch``, which is the whole batch's gradient.
-    The epoch returns the steps' losses and their KL terms.
+    The epoch returns the steps' losses and their KL terms. With ``max_grad_norm`` the step's
+    gradient is scaled down to that global L2 norm where it is longer, before Adam sees it.
     """
     optimizer = _optimizer()
+    clip = None if max_grad_norm is None else optax.clip_by_global_norm(max_grad_norm)
     loss_and_grad = _loss_and_grad(spec, beta, remat, parts=True)
 
     def grads_of(params, x, y, mask, rw, noise, kl_factor, n_train):
@@ -219,6 +221,8 @@ def _compiled_epoch(spec: ModelSpec, n_mc_samples: int, grad_accumulation: int, 
             key, sub = jax.random.split(key)
             noise = sample_training_noise(spec, sub, n_mc_samples)
             losses, g = grads_of(params, x, y, mask, rw, noise, kl_factor, n_train)
+            if clip is not None:
+                g, _ = clip.update(g, clip.init(params))
             opt_state = optax.tree_utils.tree_set(opt_state, learning_rate=lr)
             updates, opt_state = optimizer.update(g, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state, key), losses
@@ -309,7 +313,9 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
     # max_iter="auto": the epochs for these rows and this model
     train = train.replace(max_iter=train.epochs_for(n, spec.task, spec.stochastic_fraction))
     padded = _pad_rows(n, train.batch_size_for(n), train.grad_accumulation)
-    compile_key = (spec, train.n_mc_samples, train.grad_accumulation, train.remat, float(train.heteroscedastic_beta))
+    max_grad_norm = None if train.max_grad_norm is None else float(train.max_grad_norm)
+    compile_key = (spec, train.n_mc_samples, train.grad_accumulation, train.remat, float(train.heteroscedastic_beta),
+                   max_grad_norm)
     epoch_fn, optimizer = _compiled_epoch(*compile_key)
     p = _to_jax(spec, params)
     opt_state = optimizer.init(p)

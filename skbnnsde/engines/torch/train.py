@@ -195,6 +195,8 @@ def fit(spec: ModelSpec, train: TrainSpec, params, X, y, *, seed: int, callback=
                 loss.backward()
                 total += loss.detach() * len(idx)
                 kl_total += kl_term.detach() * len(part)
+            if train.max_grad_norm is not None:  # the batch's gradient at most this long, before Adam
+                torch.nn.utils.clip_grad_norm_(list(p.values()), float(train.max_grad_norm))
             optimizer.step()
             schedule.step()
         loss, kl = float(total) / n, float(kl_total) / n
