@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from ._validation import split_rows
 from .metrics import gaussian_log_likelihood
 
 #: the range of a held-out factor on the noise std
@@ -50,12 +51,7 @@ def check_calibration_rows(n_rows: int) -> None:
 def split_held_out(X, y, sample_weight, seed: int, stratify=None):
     """``(X_fit, y_fit, w_fit), (X_out, y_out, w_out)``: ``HELD_OUT_SHARE`` of the rows held out
     (the weights None when ``sample_weight`` is)."""
-    from sklearn.model_selection import train_test_split
-
-    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-    parts = train_test_split(*arrays, test_size=HELD_OUT_SHARE, random_state=seed, stratify=stratify)
-    w_fit, w_out = parts[4:] if sample_weight is not None else (None, None)
-    return (parts[0], parts[2], w_fit), (parts[1], parts[3], w_out)
+    return split_rows(X, y, sample_weight, test_size=HELD_OUT_SHARE, seed=seed, stratify=stratify)
 
 
 def held_out_member(estimator, **params):

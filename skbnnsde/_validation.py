@@ -259,16 +259,23 @@ def explain_divergence(fit, X, y_standardised=None):
     return fit_explaining_divergence
 
 
+def split_rows(X, y, sample_weight, *, test_size: float, seed: int, stratify=None):
+    """``(X_fit, y_fit, w_fit), (X_out, y_out, w_out)``: ``test_size`` of the rows held out by
+    ``train_test_split`` (stratified by ``stratify``; the weights None when ``sample_weight`` is)."""
+    from sklearn.model_selection import train_test_split
+
+    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+    parts = train_test_split(*arrays, test_size=test_size, random_state=seed, stratify=stratify)
+    w_fit, w_out = parts[4:] if sample_weight is not None else (None, None)
+    return (parts[0], parts[2], w_fit), (parts[1], parts[3], w_out)
+
+
 def split_early_stopping_rows(X, y, sample_weight, *, fraction: float, seed: int, stratify: bool, dtype: str):
     """``(X_train, y_train, weights_train, validation_data)``: ``fraction`` of the rows held out
     for ``early_stopping`` (stratified by ``y`` for a classifier); ValueError where a part is
     empty or weighs nothing."""
-    from sklearn.model_selection import train_test_split
-
-    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
-    parts = train_test_split(*arrays, test_size=fraction, random_state=seed, stratify=y if stratify else None)
-    X_tr, X_val, y_tr, y_val = parts[:4]
-    w_tr, w_val = parts[4:] if sample_weight is not None else (None, None)
+    (X_tr, y_tr, w_tr), (X_val, y_val, w_val) = split_rows(X, y, sample_weight, test_size=fraction, seed=seed,
+                                                           stratify=y if stratify else None)
     if X_val.shape[0] < 1 or X_tr.shape[0] < 1:
         raise ValueError(
             f"validation_fraction={fraction} leaves an empty training or validation set for {X.shape[0]} samples"
