@@ -100,8 +100,20 @@ def test_classification_smoke(tmp_path, bench):
     assert len(records) == 2
     for r in records:
         assert 0.0 <= r["accuracy"] <= 1.0 and 0.0 <= r["ece"] <= 1.0 and r["nll"] > 0
+        assert 0.0 <= r["ece_floor"] <= 1.0
     text = out.read_text()
-    assert "status: complete" in text and "breast_cancer" in text and "ECE %" in text
+    assert "status: complete" in text and "breast_cancer" in text and "ECE %" in text and "ECE floor %" in text
+
+
+def test_ece_floor_is_the_sampling_error_of_a_calibrated_model(bench):
+    """Coin flips predicted at 0.5: the top-label bin's accuracy is a binomial proportion, so the
+    expected ECE is E|B/n - 1/2| = sqrt(1 / (4 n)) * sqrt(2 / pi) for n rows (normal approximation)."""
+    classification = bench("classification")
+    n = 100
+    floor = classification.ece_floor(np.full((n, 2), 0.5), n_draws=2000)
+    assert floor == pytest.approx(np.sqrt(1 / (4 * n)) * np.sqrt(2 / np.pi), rel=0.08)
+    # confident and calibrated on many rows: almost no sampling error left
+    assert classification.ece_floor(np.tile([[0.99, 0.01]], (20000, 1)), n_draws=20) < 0.002
 
 
 def test_classification_small_sets_load_and_stay_out_of_the_default_run(tmp_path, bench):
