@@ -327,7 +327,8 @@ def settings_notes(estimator_class, sde_params, seed_name):
 def add_fit_details(record, model, sde_params):
     """``record`` with the SDE overrides it ran with (``sde_params``, if any), the model's epochs
     and what it chose on held-out rows (the fraction with its candidates' scores and the
-    mixture's weights, the noise factor or temperature), where it did."""
+    mixture's weights, the noise factor or temperature, the epochs with their out-of-fold
+    scores), where it did."""
     if sde_params:
         record["sde_params"] = sde_params
     if hasattr(model, "n_iter_"):
@@ -335,7 +336,7 @@ def add_fit_details(record, model, sde_params):
     for name in ("stochastic_fraction_", "noise_scale_factor_", "temperature_"):
         if getattr(model, name, None) is not None:
             record[name.rstrip("_")] = np.asarray(getattr(model, name), dtype=float).tolist()
-    for name in ("stochastic_fraction_scores_", "stochastic_fraction_weights_"):
+    for name in ("stochastic_fraction_scores_", "stochastic_fraction_weights_", "max_iter_scores_"):
         if getattr(model, name, None):
             record[name.rstrip("_")] = {str(k): float(v) for k, v in getattr(model, name).items()}
     return record

@@ -132,8 +132,7 @@ def held_out_temperature(logits, y_index, sample_weight=None) -> float:
     Returns
     -------
     temperature : float
-        The ``T`` maximising the mean log-likelihood of the rows under the mean over paths of
-        ``softmax(logits / T)``.
+        The ``T`` maximising :func:`tempered_log_likelihood` of the rows.
 
     Examples
     --------
@@ -144,17 +143,33 @@ def held_out_temperature(logits, y_index, sample_weight=None) -> float:
     >>> held_out_temperature(logits, y) > 5
     True
     """
-    from scipy.special import log_softmax, logsumexp
-
     logits = np.asarray(logits, dtype=np.float64)
-    rows = np.arange(logits.shape[1])
-    y_index = np.asarray(y_index)
-    weights = np.ones(len(rows)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
 
     def negative_ll(log_t):
-        log_p = logsumexp(log_softmax(logits / np.exp(log_t), axis=-1), axis=0) - np.log(logits.shape[0])
-        return -float(np.average(log_p[rows, y_index], weights=weights))
+        return -tempered_log_likelihood(logits, y_index, np.exp(log_t), sample_weight=sample_weight)
 
     bounds = np.log(TEMPERATURE_BOUNDS)
     best = minimize_scalar(negative_ll, bounds=tuple(bounds), method="bounded", options={"xatol": 1e-3})
     return float(np.exp(best.x))
+
+
+def tempered_log_likelihood(logits, y_index, temperature: float, sample_weight=None) -> float:
+    """The mean log-likelihood of rows under the mean over paths of ``softmax(logits / temperature)``.
+
+    ``logits`` (n_paths, n_rows, n_classes), ``y_index`` (n_rows,) the rows' class indices,
+    ``sample_weight`` (n_rows,) their weights in the mean.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> logits = np.array([[[2.0, 0.0]], [[0.0, 2.0]]])  # two paths that disagree on one row
+    >>> round(tempered_log_likelihood(logits, [0], 1.0), 4) == round(float(np.log(0.5)), 4)
+    True
+    """
+    from scipy.special import log_softmax, logsumexp
+
+    logits = np.asarray(logits, dtype=np.float64)
+    rows = np.arange(logits.shape[1])
+    log_p = logsumexp(log_softmax(logits / float(temperature), axis=-1), axis=0) - np.log(logits.shape[0])
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    return float(np.average(log_p[rows, np.asarray(y_index)], weights=weights))

@@ -8,7 +8,8 @@ Nothing here imports torch or jax.
 from __future__ import annotations
 
 import numpy as np
-from ._calibration import check_calibration_rows, held_out_member, held_out_temperature, split_held_out
+from ._calibration import (check_calibration_rows, held_out_member, held_out_temperature, split_held_out,
+                           tempered_log_likelihood)
 from ._cross_fit import (AUTO_CROSS_FIT_MEMBERS, fitted_temperature, member_training_rows, out_of_fold_logits,
                          usable_folds)
 
@@ -36,6 +37,7 @@ class TemperatureMixin:
             return super()._fit(X, y, sample_weight)
         finally:  # a fit that failed leaves no folds behind for a later partial_fit to train on
             self.__dict__.pop("_cross_fit_folds", None)
+            self.__dict__.pop("_out_of_fold_score", None)
 
     def _held_out_step(self, X, y, sample_weight, seed: int) -> None:
         super()._held_out_step(X, y, sample_weight, seed)
@@ -59,8 +61,11 @@ class TemperatureMixin:
         folds = getattr(self, "_cross_fit_folds", None)  # _fit clears them once it ends
         if folds is None:
             return
-        out_of_fold = held_out_temperature(out_of_fold_logits(self, X, folds), y, sample_weight=sample_weight)
+        logits = out_of_fold_logits(self, X, folds)
+        out_of_fold = held_out_temperature(logits, y, sample_weight=sample_weight)
         self.temperature_ = fitted_temperature(out_of_fold)
+        # how well the members predict the rows they left out, calibrated: what max_iter="auto" compares
+        self._out_of_fold_score = tempered_log_likelihood(logits, y, out_of_fold, sample_weight=sample_weight)
         if self.verbose:
             print(f"calibrate: out-of-fold temperature {out_of_fold:.3g}, the ensemble's {self.temperature_:.3g}")
 

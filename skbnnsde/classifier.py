@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import BaseSDEBNN
+from ._budget import EpochBudgetMixin
 from ._partial_fit import ClassifierPartialFitMixin
 from ._sampling import _check_n_samples
 from ._temperature import TemperatureMixin
@@ -22,7 +23,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, TemperatureMixin, BaseSDEBNN):
+class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, EpochBudgetMixin, TemperatureMixin, BaseSDEBNN):
     __doc__ = f"""Classification with an SDE Bayesian neural network (an infinitely deep BNN).
 
     The hidden state of a continuous-depth network ``dh = f_h(t, h; w(t)) dt`` is driven by
@@ -45,6 +46,11 @@ class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, TemperatureMi
     temperature_ : float or None
         The temperature dividing every path's logits, set by ``calibrate``; None where the
         fit did not calibrate.
+    max_iter_scores_ : dict or None
+        Where ``max_iter="auto"`` chose the training budget of cross-fitted members: the
+        out-of-fold log-likelihood (each row scored by the member that left it out, at the
+        out-of-fold temperature) of every candidate number of epochs; the fit kept the higher
+        one (``n_iter_``). Else None.
 
     See Also
     --------
