@@ -44,8 +44,10 @@ class EpochBudgetMixin:
                                            **kwargs)
             scores[epochs] = float(self._out_of_fold_score)
             fitted[epochs] = ({name: getattr(self, name) for name in _FITTED_BY_TRAINING}, result)
+            if result.interrupted:  # Ctrl-C ends the fit, not just this candidate's training
+                break
         # the shorter budget where they tie; a NaN score never wins
-        chosen = max(AUTO_EPOCH_CANDIDATES, key=lambda e: (scores[e] == scores[e], scores[e], -e))
+        chosen = max(scores, key=lambda e: (scores[e] == scores[e], scores[e], -e))
         state, result = fitted[chosen]
         self.__dict__.update(state)
         self.max_iter_scores_ = scores

@@ -3,8 +3,8 @@
 Checked: every candidate budget is trained and scored by the out-of-fold log-likelihood at its
 own out-of-fold temperature, recomputed here from the fitted members; the kept fit is the one a
 fit with that explicit ``max_iter`` gives (parameters, temperature, record), whichever
-candidate trained last; explicit budgets, fits that are not cross-fitted, warm starts and
-``partial_fit`` train once and choose nothing; both engines.
+candidate trained last; an interrupted candidate ends the fit; explicit budgets, fits that are
+not cross-fitted, warm starts and ``partial_fit`` train once and choose nothing; both engines.
 """
 
 from __future__ import annotations
@@ -112,6 +112,22 @@ def test_a_tie_keeps_the_shorter_budget(monkeypatch):
     monkeypatch.setattr(temperature_module, "tempered_log_likelihood", lambda *args, **kwargs: -0.5)
     est = SDEBNNClassifier(**CROSS_FIT).fit(X, labels)
     assert est.n_iter_ == min(CANDIDATES)
+
+
+def test_an_interrupted_candidate_ends_the_fit(monkeypatch, trainings):
+    """Ctrl-C during the first candidate keeps what it trained and trains no other."""
+    original = partial_fit_module.ContinuedTrainingMixin._train_engine
+
+    def interrupted(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        result.interrupted = True  # as ``training.run_epochs`` reports a KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(partial_fit_module.ContinuedTrainingMixin, "_train_engine", interrupted)
+    X, labels = rows(90)
+    est = SDEBNNClassifier(**CROSS_FIT).fit(X, labels)
+    assert trainings == [CANDIDATES[0]]
+    assert list(est.max_iter_scores_) == [CANDIDATES[0]] and est.n_iter_ == CANDIDATES[0]
 
 
 @pytest.mark.parametrize("make, epochs", [
