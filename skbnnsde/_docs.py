@@ -249,9 +249,10 @@ PARAMETERS_DOC = """\
         mean. A partially stochastic regressor (``stochastic_fraction`` below 1, as "auto"
         chooses for smooth, nearly noiseless data) takes at least 2,000 steps on any data: its
         fit goes on improving long after 400 epochs. A classifier whose members are
-        cross-fitted (``n_ensembles``) trains them for 50 and for 400 epochs and keeps the
-        budget under which they predict the rows they left out better (``max_iter_scores_``):
-        on some sets the long schedule fits the training rows with too much confidence.
+        cross-fitted (``n_ensembles``) trains them for 50 and for 400 epochs and keeps 400
+        unless the members of 50 predict the rows they left out clearly better
+        (``max_iter_scores_``): on some sets the long schedule fits the training rows with too
+        much confidence.
     shuffle : bool, default=True
         Shuffle the rows every epoch.
     early_stopping : bool, default=False
