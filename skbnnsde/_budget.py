@@ -20,6 +20,8 @@ Nothing here imports torch or jax.
 
 from __future__ import annotations
 
+import warnings
+
 from .engines.specs import AUTO_EPOCHS
 
 #: the epoch budgets ``max_iter="auto"`` chooses between for a cross-fitted classifier
@@ -47,9 +49,13 @@ class EpochBudgetMixin:
         for epochs in AUTO_EPOCH_CANDIDATES:
             result = super()._train_engine(engine, spec, train.replace(max_iter=epochs), params, X, y, sample_weight,
                                            **kwargs)
+            if result.interrupted and fitted:  # Ctrl-C: keep the candidates that finished
+                warnings.warn(f"max_iter='auto': the {epochs}-epoch candidate was interrupted and is not kept; "
+                              f"choosing among the finished ones ({', '.join(map(str, fitted))} epochs)")
+                break
             scores[epochs] = float(self._out_of_fold_score)
             fitted[epochs] = ({name: getattr(self, name) for name in _FITTED_BY_TRAINING}, result)
-            if result.interrupted:  # Ctrl-C ends the fit, not just this candidate's training
+            if result.interrupted:  # Ctrl-C in the first candidate: no other candidate trains
                 break
         chosen = chosen_budget(scores)
         state, result = fitted[chosen]
@@ -61,14 +67,14 @@ class EpochBudgetMixin:
 
 
 def chosen_budget(scores: dict) -> int:
-    """The budget kept from ``{epochs: out-of-fold score}``: the longest, credited ``AUTO_EPOCH_MARGIN``
-    for the mixture's gain the scores do not see, against the shorter ones; the shorter where
-    they tie; a NaN score never wins.
+    """The budget kept from ``{epochs: out-of-fold score}``: the highest score, the longest
+    budget's credited ``AUTO_EPOCH_MARGIN`` for the mixture's gain the scores do not see. Where
+    they tie the longest is kept, else the shorter; a NaN score never wins.
     """
     longest = max(scores)
 
     def credited(epochs):
         score = scores[epochs]
-        return (score == score, score + (AUTO_EPOCH_MARGIN if epochs == longest else 0.0), -epochs)
+        return (score == score, score + (AUTO_EPOCH_MARGIN if epochs == longest else 0.0), epochs == longest, -epochs)
 
     return max(scores, key=credited)

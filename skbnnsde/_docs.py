@@ -249,10 +249,11 @@ PARAMETERS_DOC = """\
         mean. A partially stochastic regressor (``stochastic_fraction`` below 1, as "auto"
         chooses for smooth, nearly noiseless data) takes at least 2,000 steps on any data: its
         fit goes on improving long after 400 epochs. A classifier whose members are
-        cross-fitted (``n_ensembles``) trains them for 50 and for 400 epochs and keeps 400
-        unless the members of 50 predict the rows they left out clearly better
-        (``max_iter_scores_``): on some sets the long schedule fits the training rows with too
-        much confidence.
+        cross-fitted (``calibrate``) trains them for 50 and for 400 epochs and keeps 400 unless
+        the members of 50 predict the rows they left out better by more than 0.01 nats per
+        row, out of fold (``max_iter_scores_``): on some sets the long schedule fits the
+        training rows with too much confidence. A warm-start continuation or ``partial_fit``
+        chooses nothing: it trains the fitted members for 400 more epochs (``partial_fit``: one).
     shuffle : bool, default=True
         Shuffle the rows every epoch.
     early_stopping : bool, default=False

@@ -49,10 +49,10 @@ class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, EpochBudgetMi
     max_iter_scores_ : dict or None
         Where ``max_iter="auto"`` chose the training budget of cross-fitted members: the
         out-of-fold log-likelihood (each row scored by the member that left it out, at the
-        out-of-fold temperature) of every candidate number of epochs. The fit kept the
-        longest unless a shorter one scored more than ``skbnnsde._budget.AUTO_EPOCH_MARGIN``
-        above it (``n_iter_``): the scores rate single members, and longer-trained members
-        gain more from their mixture. Else None.
+        out-of-fold temperature) of every candidate number of epochs that finished training.
+        The fit kept the longest unless a shorter one scored more than 0.01 above it
+        (``n_iter_``): the scores rate single members, and longer-trained members gain more
+        from their mixture. Else None.
 
     See Also
     --------

@@ -65,14 +65,14 @@ def out_of_fold_score(est, X, labels):
     return tempered_log_likelihood(logits, y_index, held_out_temperature(logits, y_index))
 
 
-def fitted_state(est):
-    return (est.params_, est.temperature_, est.loss_curve_, est.n_iter_, est.t_, est.optimizer_state_)
-
-
 def assert_same_fit(a, b, X):
+    """The same fitted state, including what a warm start or ``partial_fit`` continues from."""
     for name in a.params_:
         np.testing.assert_array_equal(a.params_[name], b.params_[name])
-    assert (a.temperature_, a.loss_curve_, a.n_iter_, a.t_) == (b.temperature_, b.loss_curve_, b.n_iter_, b.t_)
+    assert (a.temperature_, a.loss_curve_, a.n_iter_, a.t_, a.best_loss_) == (
+        b.temperature_, b.loss_curve_, b.n_iter_, b.t_, b.best_loss_)
+    for state in ("optimizer_state_", "_rng_state"):
+        np.testing.assert_equal(getattr(a, state), getattr(b, state))
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
 
@@ -112,7 +112,7 @@ def test_the_kept_fit_is_restored_whichever_trained_last(kept, monkeypatch):
 @pytest.mark.parametrize("short_ahead, kept", [
     (0.0, CANDIDATES[1]),  # equal scores: the longest, credited the margin
     (0.5, CANDIDATES[1]),  # ahead by less than the margin
-    (1.0, CANDIDATES[0]),  # by exactly the margin: a tie, the shorter
+    (1.0, CANDIDATES[1]),  # by exactly the margin: a tie, the longest
     (1.5, CANDIDATES[0]),
     (-1.0, CANDIDATES[1]),
 ])
@@ -130,32 +130,52 @@ def test_a_shorter_budget_is_kept_only_beyond_the_margin(short_ahead, kept, monk
 @pytest.mark.parametrize("scores, kept", [
     ({50: 0.0, 400: -0.005}, 400), ({50: 0.0, 400: -0.02}, 50), ({50: float("nan"), 400: -1.0}, 400),
     ({50: -1.0, 400: float("nan")}, 50), ({50: -1.0}, 50), ({25: -0.1, 50: -0.2, 400: -0.3}, 25),
-    ({25: -0.1, 50: -0.2, 400: -0.105}, 400),
+    ({25: -0.1, 50: -0.2, 400: -0.105}, 400), ({25: -0.1, 50: -0.1, 400: -0.3}, 25),
 ])
 def test_chosen_budget(scores, kept):
     assert budget_module.AUTO_EPOCH_MARGIN == 0.01  # what these figures are written for
     assert budget_module.chosen_budget(scores) == kept
 
 
-def test_an_interrupted_candidate_ends_the_fit(monkeypatch, trainings):
-    """Ctrl-C during the first candidate keeps what it trained and trains no other."""
+def interrupting(monkeypatch, candidate):
+    """Ctrl-C in the training of ``AUTO_EPOCH_CANDIDATES[candidate]``, as ``training.run_epochs`` reports it."""
     original = partial_fit_module.ContinuedTrainingMixin._train_engine
 
-    def interrupted(self, *args, **kwargs):
-        result = original(self, *args, **kwargs)
-        result.interrupted = True  # as ``training.run_epochs`` reports a KeyboardInterrupt
+    def interrupted(self, engine, spec, train, *args, **kwargs):
+        result = original(self, engine, spec, train, *args, **kwargs)
+        result.interrupted = train.max_iter == CANDIDATES[candidate]
         return result
 
     monkeypatch.setattr(partial_fit_module.ContinuedTrainingMixin, "_train_engine", interrupted)
+
+
+def test_an_interrupted_first_candidate_ends_the_fit(monkeypatch, trainings):
+    """Ctrl-C during the first candidate keeps what it trained and trains no other."""
+    interrupting(monkeypatch, 0)
     X, labels = rows(90)
     est = SDEBNNClassifier(**CROSS_FIT).fit(X, labels)
     assert trainings == [CANDIDATES[0]]
     assert list(est.max_iter_scores_) == [CANDIDATES[0]] and est.n_iter_ == CANDIDATES[0]
 
 
+def test_an_interrupted_later_candidate_is_not_kept(monkeypatch, trainings):
+    """Ctrl-C during the second candidate keeps the finished first one, whatever the scores."""
+    interrupting(monkeypatch, 1)
+    scores = iter([-5.0, 0.0])  # the interrupted candidate would win
+    monkeypatch.setattr(temperature_module, "tempered_log_likelihood", lambda *args, **kwargs: next(scores))
+    X, labels = rows(90)
+    with pytest.warns(UserWarning, match="5-epoch candidate was interrupted"):
+        est = SDEBNNClassifier(**CROSS_FIT).fit(X, labels)
+    assert trainings == list(CANDIDATES)
+    assert est.max_iter_scores_ == {CANDIDATES[0]: -5.0} and est.n_iter_ == CANDIDATES[0]
+    monkeypatch.undo()
+    monkeypatch.setattr(budget_module, "AUTO_EPOCH_CANDIDATES", CANDIDATES)
+    assert_same_fit(est, SDEBNNClassifier(**CROSS_FIT, max_iter=CANDIDATES[0]).fit(X, labels), X)
+
+
 @pytest.mark.parametrize("make, epochs", [
     (lambda: SDEBNNClassifier(**CROSS_FIT, max_iter=3), [3]),  # an explicit budget
-    (lambda: SDEBNNClassifier(**TINY, calibrate=False), [AUTO_EPOCHS]),  # members on all the rows
+    (lambda: SDEBNNClassifier(**TINY, calibrate=False, n_ensembles=4), [AUTO_EPOCHS]),  # on all the rows
     # a held-out member, not cross-fitted: it trains first, then the fitted member
     (lambda: SDEBNNClassifier(**TINY, calibrate=True, n_ensembles=1), [AUTO_EPOCHS] * 2),
 ], ids=["explicit", "no-calibration", "held-out-member"])
@@ -166,9 +186,10 @@ def test_fits_that_are_not_cross_fitted_or_explicit_train_once(make, epochs, tra
 
 
 def test_a_regressor_does_not_choose(trainings):
-    X, _ = rows(90)
-    est = SDEBNNRegressor(**TINY, max_iter=3, calibrate=True).fit(X, X[:, 0])
-    assert not hasattr(est, "max_iter_scores_") and set(trainings) == {3}
+    X, _ = rows(240)
+    est = SDEBNNRegressor(**TINY, calibrate=True, n_ensembles=4, stochastic_fraction=1.0).fit(X, X[:, 0])
+    assert not hasattr(est, "max_iter_scores_")
+    assert trainings and set(trainings) == {AUTO_EPOCHS}  # "auto": the default budget, never a candidate
 
 
 def test_warm_start_and_partial_fit_continue_without_choosing(trainings):
@@ -181,5 +202,6 @@ def test_warm_start_and_partial_fit_continue_without_choosing(trainings):
     X, labels = rows(240)  # cross-fitted by "auto" (more than 200 rows)
     est = SDEBNNClassifier(**TINY).fit(X, labels)
     assert est.n_ensembles_ == 4 and sorted(est.max_iter_scores_) == list(CANDIDATES)
+    trainings.clear()
     est.partial_fit(X, labels)
-    assert est.max_iter_scores_ is None
+    assert trainings == [1] and est.max_iter_scores_ is None
