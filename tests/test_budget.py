@@ -186,8 +186,9 @@ def test_fits_that_are_not_cross_fitted_or_explicit_train_once(make, epochs, tra
 
 
 def test_a_regressor_does_not_choose(trainings):
-    X, _ = rows(240)
-    est = SDEBNNRegressor(**TINY, calibrate=True, n_ensembles=4, stochastic_fraction=1.0).fit(X, X[:, 0])
+    X, _ = rows(240)  # over 200 rows: "auto" is AUTO_EPOCHS; one minibatch an epoch keeps it quick
+    est = SDEBNNRegressor(**TINY, calibrate=True, n_ensembles=4, stochastic_fraction=1.0,
+                          batch_size=240).fit(X, X[:, 0])
     assert not hasattr(est, "max_iter_scores_")
     assert trainings and set(trainings) == {AUTO_EPOCHS}  # "auto": the default budget, never a candidate
 
