@@ -83,8 +83,7 @@ def test_the_budget_with_the_higher_out_of_fold_score_is_kept(engine, trainings)
     assert trainings == list(CANDIDATES)
     scores = est.max_iter_scores_
     assert sorted(scores) == list(CANDIDATES)
-    kept = max(CANDIDATES) if scores[max(CANDIDATES)] + budget_module.AUTO_EPOCH_MARGIN >= scores[min(CANDIDATES)] \
-        else min(CANDIDATES)
+    kept = budget_module.chosen_budget(scores)  # the rule itself: test_chosen_budget pins it case by case
     assert est.n_iter_ == kept
     for epochs in CANDIDATES:  # each score is its budget's fit scored out of fold
         alone = SDEBNNClassifier(**CROSS_FIT, engine=engine, max_iter=epochs).fit(X, labels)
