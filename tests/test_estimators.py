@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pickle
-import subprocess
-import sys
 import warnings
 
 import joblib
 import numpy as np
 import pytest
 from engine_params import ENGINE_PARAMS
+from estimator_helpers import SMALL, classification_rows, clf, reg, regression_rows
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
@@ -21,33 +20,15 @@ from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
 from skbnnsde.engines import is_installed, resolve_engine
 from skbnnsde.engines import TrainingDivergedError
 
-SMALL = dict(n_ensembles=1,  # one model unless a test is about ensembles (tests/test_ensemble.py)
-             n_steps=4, hidden_layer_sizes=(8,), weight_drift_sizes=(8,), max_iter=5, n_mc_samples=2,
-             n_predict_samples=6, random_state=0)
-
 
 @pytest.fixture(scope="module")
 def reg_data():
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-2, 2, size=(40, 2))
-    y = np.sin(X[:, 0]) + 0.1 * rng.normal(size=40)
-    return X, y
+    return regression_rows()
 
 
 @pytest.fixture(scope="module")
 def clf_data():
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(40, 3))
-    y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no").astype(object)
-    return X, y
-
-
-def reg(engine, **kw):
-    return SDEBNNRegressor(engine=engine, **{**SMALL, **kw})
-
-
-def clf(engine, **kw):
-    return SDEBNNClassifier(engine=engine, **{**SMALL, **kw})
+    return classification_rows()
 
 
 # ---- shapes and fitted attributes -------------------------------------------------------
@@ -341,110 +322,6 @@ def test_float64(engine_name, reg_data):
     est = reg(engine_name, dtype="float64").fit(X, y)
     assert est.params_["w0"].dtype == np.float64
     assert np.isfinite(est.predict(X)).all()
-
-
-# ---- bad input -------------------------------------------------------------------------
-
-BAD_PARAMS = [
-    (dict(solver="rk4"), "solver"),
-    (dict(engine="tensorflow"), "engine"),
-    (dict(device="tpu"), "device"),
-    (dict(posterior="laplace"), "posterior"),
-    (dict(n_steps=0), "n_steps"),
-    (dict(n_steps=-3), "n_steps"),
-    (dict(diffusion=0.0), "diffusion"),
-    (dict(diffusion=-1.0), "diffusion"),
-    (dict(hidden_layer_sizes=(4, 0)), "hidden_layer_sizes"),
-    (dict(likelihood="poisson"), "likelihood"),
-    (dict(stl=True, adjoint=True), "stl"),
-    (dict(w0_posterior="laplace"), "w0_posterior"),
-    (dict(w0_posterior="gaussian", posterior="point"), "w0_posterior"),
-    (dict(prior_scaling="he"), "prior_scaling"),
-    (dict(learn_diffusion="yes"), "learn_diffusion"),
-    (dict(learn_prior_std=True), "learn_prior_std"),
-]
-
-
-@pytest.mark.parametrize("params,name", BAD_PARAMS)
-def test_bad_hyperparameters_name_the_parameter(params, name, reg_data):
-    X, y = reg_data
-    with pytest.raises((ValueError, TypeError), match=name):
-        SDEBNNRegressor(**{**SMALL, **params}).fit(X, y)
-
-
-def test_cuda_without_cuda_is_refused(engine_name, reg_data):
-    pytest.importorskip("torch")
-    from skbnnsde.engines import get_engine
-
-    if "cuda" in get_engine(engine_name).available_devices():
-        pytest.skip("a CUDA device is present")
-    X, y = reg_data
-    with pytest.raises(ValueError, match="device"):
-        reg(engine_name, device="cuda").fit(X, y)
-
-
-@pytest.mark.parametrize(
-    "make_X,match",
-    [
-        (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), "NaN"),
-        (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), "infinity"),
-        (lambda X: X[:0], "0 sample"),
-        (lambda X: X[:1], "1 sample"),
-        (lambda X: X + 1j, "[Cc]omplex"),
-        (lambda X: np.array([["a", "b"]] * len(X), dtype=object), "could not convert|string"),
-        (lambda X: X[:, 0], "2D array"),
-    ],
-    ids=["nan", "inf", "empty", "one-sample", "complex", "object", "1d"],
-)
-def test_bad_X_at_fit(make_X, match, reg_data):
-    X, y = reg_data
-    Xb = make_X(X)
-    yb = y[: len(Xb)] if Xb.ndim and len(Xb) < len(y) else y
-    with pytest.raises(ValueError, match=match):
-        SDEBNNRegressor(**SMALL).fit(Xb, yb)
-
-
-def test_wrong_n_features_at_predict(engine_name, reg_data):
-    X, y = reg_data
-    est = reg(engine_name).fit(X, y)
-    with pytest.raises(ValueError, match="features"):
-        est.predict(np.zeros((3, 5)))
-
-
-def test_classifier_needs_two_classes(clf_data):
-    X, _ = clf_data
-    with pytest.raises(ValueError, match="class"):
-        SDEBNNClassifier(**SMALL).fit(X, np.zeros(len(X)))
-
-
-def test_missing_engine_names_the_extra(monkeypatch, reg_data):
-    import skbnnsde.engines as engines
-
-    monkeypatch.setattr(engines, "is_installed", lambda name: False)
-    monkeypatch.setattr(engines.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ImportError, match=r"skbnnsde\[torch\]"):
-        engines.resolve_engine("torch")
-
-
-def test_import_does_not_load_frameworks():
-    code = "import sys, skbnnsde, skbnnsde.metrics, skbnnsde.datasets; " \
-           "bad = [m for m in ('torch', 'jax', 'torchsde') if m in sys.modules]; print(bad); assert not bad"
-    subprocess.run([sys.executable, "-c", code], check=True)
-
-
-@pytest.mark.parametrize("Estimator", [SDEBNNRegressor, SDEBNNClassifier])
-@pytest.mark.parametrize("method", ["predict", "predict_proba", "sample_posterior", "weight_paths"])
-def test_unfitted_estimator_raises_not_fitted(Estimator, method):
-    from sklearn.exceptions import NotFittedError
-
-    est = Estimator()
-    if not hasattr(est, method):
-        pytest.skip(f"{Estimator.__name__} has no {method}")
-    with pytest.raises(NotFittedError):
-        if method == "weight_paths":
-            est.weight_paths(2)
-        else:
-            getattr(est, method)(np.zeros((3, 2)))
 
 
 def test_return_std_through_a_pipeline_with_metadata_routing(engine_name, reg_data):
