@@ -143,11 +143,16 @@ class ContinuedTrainingMixin:
         if self.stochastic_fraction == "auto":  # no held-out choice here: 1.0, or what the fitted model has
             self.stochastic_fraction_ = 1.0 if first else float(self.spec_.get("stochastic_fraction", 1.0))
             spec = spec.replace(stochastic_fraction=self.stochastic_fraction_)
+        else:
+            self.stochastic_fraction_ = float(self.stochastic_fraction)
         if self.likelihood is None:  # no rows' rule here: the default, or what the fitted model has
             spec = spec.replace(likelihood=self._likelihood() if first else self.spec_["likelihood"])
         train = self._train_spec(spec)
-        if first:
+        if first:  # the fitted state fit's held-out choices leave, with nothing chosen
             setattr(self, "noise_scale_factor_" if self._task == "regression" else "temperature_", None)
+            self.stochastic_fraction_scores_ = None
+            if self._task == "regression":
+                self.stochastic_fraction_weights_, self.fraction_estimators_ = None, {}
             init_seed, seed, _, predict_seed = _draw_seeds(self.random_state)
             n_members = self._ensemble_size(None)
             params = self._initial_params(engine, spec, init_seed, n_members)
@@ -221,7 +226,8 @@ class RegressorPartialFitMixin(ContinuedTrainingMixin):
         mean and scale of the first call's rows, fixed from then on (``y_mean_``,
         ``y_scale_``): make the first call representative, or scale ``y`` beforehand.
         ``n_iter_`` and ``loss_curve_`` grow by one per call, ``t_`` by the rows.
-        ``early_stopping=True`` and ``laplace=True`` are not supported (``ValueError``).
+        ``early_stopping=True``, ``laplace=True`` and ``calibrate=True`` are not supported
+        (``ValueError``): each needs the whole training set at once.
 
         Parameters
         ----------
@@ -266,7 +272,8 @@ class ClassifierPartialFitMixin(ContinuedTrainingMixin):
         divided by ``n_train_rows``, which should be the whole data set's size when the calls
         see parts of it (by default, the rows of each call, as if they were the whole data
         set). ``n_iter_`` and ``loss_curve_`` grow by one per call, ``t_`` by the rows.
-        ``early_stopping=True`` is not supported (``ValueError``).
+        ``early_stopping=True``, ``calibrate=True`` and ``laplace=True`` are not supported
+        (``ValueError``).
 
         Parameters
         ----------

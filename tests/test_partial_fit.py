@@ -173,3 +173,16 @@ def test_the_engines_optimizer_states_have_one_layout(engine_name):
         for k, v in moments.items():
             assert isinstance(v, np.ndarray) and v.shape == reg.params_[k].shape
     assert all((v >= 0).all() for v in state["nu"].values())
+
+
+@pytest.mark.parametrize("fraction", ["auto", 0.5])
+def test_partial_fit_sets_the_documented_fitted_state_of_held_out_choices(fraction):
+    """A model made by ``partial_fit`` alone has the attributes a ``fit`` sets where it chooses nothing."""
+    X, y, labels = _data()
+    reg = SDEBNNRegressor(**TINY, stochastic_fraction=fraction).partial_fit(X, y)
+    assert reg.stochastic_fraction_ == (1.0 if fraction == "auto" else 0.5)
+    assert reg.stochastic_fraction_scores_ is None and reg.stochastic_fraction_weights_ is None
+    assert reg.fraction_estimators_ == {} and reg.noise_scale_factor_ is None
+    clf = SDEBNNClassifier(**TINY, stochastic_fraction=fraction).partial_fit(X, labels, classes=["a", "b"])
+    assert clf.stochastic_fraction_ == reg.stochastic_fraction_ and clf.stochastic_fraction_scores_ is None
+    assert clf.temperature_ is None and clf.max_iter_scores_ is None
