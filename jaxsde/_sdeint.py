@@ -89,7 +89,7 @@ def sdeint(f, g, y0, ts, key=None, args=None, *, sde_type="ito", noise_type="dia
     noise_type : {"diagonal", "additive", "general"}
     method : str
         One of :data:`jaxsde.METHODS`: ``euler_maruyama`` (alias ``euler``),
-        ``milstein``, ``srk``, ``euler_heun``, ``heun``, ``midpoint``,
+        ``milstein``, ``srk``, ``shark``, ``euler_heun``, ``heun``, ``midpoint``,
         ``reversible_heun``.
     dt : float, optional
         Split interval ``[ts[i], ts[i+1]]`` into ``ceil(width / dt)`` equal

@@ -136,8 +136,15 @@ def grid_increments(key, ts, shape, *, dt=None, nsteps=None, levy_area=False, dt
     shape : tuple of int, or pytree of ``jax.ShapeDtypeStruct``/arrays
         Noise shape (one leaf) or noise leaves (leaf ``i`` uses key
         ``leaf_key(key, i)``, as in ``sdeint``).
+    dt : float, optional
+        Step size, as ``sdeint``'s ``dt`` (each interval of ``ts`` split into
+        ``ceil(width / dt)`` equal steps); at most one of ``dt`` and ``nsteps``
+        (neither: one step per interval).
+    nsteps : int, optional
+        Total number of steps, as ``sdeint``'s ``nsteps`` (a multiple of
+        ``len(ts) - 1``).
     levy_area : bool
-        Also sample the space-time Levy area ``H`` (needed by ``srk``).
+        Also sample the space-time Levy area ``H`` (needed by ``srk`` and ``shark``).
     dtype : dtype, optional
         Overrides the leaves' dtype (default: float32/float64 per x64 mode).
 

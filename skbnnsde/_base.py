@@ -2,7 +2,8 @@
 
 Hyperparameters are stored untouched by ``__init__`` and validated in ``fit``. The
 fitted state is NumPy arrays and plain Python values only (``params_``, ``spec_`` as a
-plain dict, integer seeds), so estimators pickle with the standard library and either
+plain dict, integer seeds; a ``stochastic_fraction`` mixture adds its other fitted
+regressor, made of the same), so estimators pickle with the standard library and either
 engine can predict from it. Nothing here imports torch or jax: engines are loaded on
 demand by :func:`skbnnsde.engines.get_engine`.
 """

@@ -178,7 +178,8 @@ PARAMETERS_DOC = """\
         it, then raised to the power 0.75 (the mixture of the members needs less correction
         than one of them). With fewer members (whose folds would leave each too few rows),
         one extra single fit on 80 % of the rows (stratified) measures it (and elsewhere
-        too where cross-fitting does not apply). ``partial_fit`` does not calibrate; a
+        too where cross-fitting does not apply). ``partial_fit`` does not calibrate under
+        "auto" and raises a ``ValueError`` for True; a
         ``warm_start`` fit that continues the fitted members keeps the fitted values (and
         trains every member on all the rows).
     stl : bool, default=True
@@ -187,7 +188,8 @@ PARAMETERS_DOC = """\
     laplace : bool or "auto", default="auto"
         After training, fit a linearised Laplace approximation over the parameters that
         training estimates as points (the starting weights ``w0``, unless
-        ``w0_posterior="gaussian"``, and the read-out, unless ``readout_posterior="gaussian"``),
+        ``w0_posterior="gaussian"`` or ``posterior="meanfield"``, and the read-out, unless
+        ``readout_posterior="gaussian"``),
         with its prior precision chosen by
         the evidence, and add its variance to ``predict(..., return_std=True)`` and its draws
         to ``sample_posterior``. The predictive std then grows between and beyond the
@@ -225,8 +227,8 @@ PARAMETERS_DOC = """\
         ``sample_posterior``, ``sample_y`` and ``weight_paths`` take draw ``i`` from member
         ``i mod n_ensembles``. 1 is the single model. "auto" fits 3 members for a regressor
         trained on at most 200 rows, where a fit is cheap and the data leave most of the
-        function open, 4 members for a classifier that calibrates its temperature
-        (cross-fitted where ``calibrate`` says: each on the rows outside its own fold), and 2 for
+        function open, 4 members for a classifier that calibrates its temperature without
+        ``early_stopping`` (cross-fitted where ``calibrate`` says: each on the rows outside its own fold), and 2 for
         any other fit: a second member is the cheapest large gain in held-out
         log-likelihood on tabular sets of any size, at twice the fit. Set 1 where the fit's
         cost matters more (large image sets), and 3-5 on a small classification set, where
@@ -253,7 +255,9 @@ PARAMETERS_DOC = """\
         the members of 50 predict the rows they left out better by more than 0.01 nats per
         row, out of fold (``max_iter_scores_``): on some sets the long schedule fits the
         training rows with too much confidence. A warm-start continuation or ``partial_fit``
-        chooses nothing: it trains the fitted members for 400 more epochs (``partial_fit``: one).
+        chooses nothing: a continuation trains the fitted members for the epochs "auto" gives
+        a fit that does not choose (400 for a classifier; for a regressor as above), and
+        ``partial_fit`` for one.
     shuffle : bool, default=True
         Shuffle the rows every epoch.
     early_stopping : bool, default=False
@@ -292,9 +296,11 @@ PARAMETERS_DOC = """\
         ``optimizer_state_``) and random streams: with ``lr_schedule="constant"`` and no KL
         annealing, fits of ``a`` then ``b`` epochs train exactly as one fit of ``a + b`` on
         the same engine. The new fit's learning-rate schedule and KL annealing start over
-        over its ``max_iter`` epochs.
+        for its ``max_iter`` epochs.
     verbose : int, default=0
-        0 is silent; 1 prints the loss every epoch.
+        0 is silent; 1 shows a progress bar of the epochs with the loss, the time taken and
+        an estimate of the time left (plain lines when tqdm is not installed), and what the
+        "auto" settings chose; 2 also shows the loss's data and KL terms.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, minibatches, weight paths and the validation split. The
         prediction seed is drawn once, at fit, so predictions are deterministic."""

@@ -101,6 +101,15 @@ class RegressorDrawsMixin:
         y_samples : ndarray of shape (n_rows, n_samples) or (n_rows, n_targets, n_samples)
             Function values (without observation noise; :meth:`sample_y` adds it), in the
             dtype of ``X`` (float32 or float64; float64 for other dtypes).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbnnsde import SDEBNNRegressor
+        >>> X = np.linspace(-1, 1, 20)[:, None]; y = X.ravel() ** 2
+        >>> reg = SDEBNNRegressor(max_iter=2, n_steps=2, hidden_layer_sizes=(4,), random_state=0).fit(X, y)
+        >>> reg.sample_posterior(X[:3], n_samples=4).shape
+        (3, 4)
         """
         X = self._validate_predict_X(X)
         _check_n_samples(n_samples)

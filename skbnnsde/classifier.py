@@ -122,6 +122,15 @@ class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, EpochBudgetMi
         -------
         self : SDEBNNClassifier
             The fitted estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbnnsde import SDEBNNClassifier
+        >>> X = np.linspace(-1, 1, 20)[:, None]; y = np.where(X.ravel() > 0, "pos", "neg")
+        >>> clf = SDEBNNClassifier(max_iter=2, n_steps=2, hidden_layer_sizes=(4,), random_state=0).fit(X, y)
+        >>> clf.classes_.tolist(), clf.n_iter_
+        (['neg', 'pos'], 2)
         """
         return self._fit(X, y, sample_weight)
 
@@ -144,13 +153,42 @@ class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, EpochBudgetMi
         ValueError
             When ``X`` is too large for the computing ``dtype``, or a probability is not
             finite (it never returns NaN or inf).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbnnsde import SDEBNNClassifier
+        >>> X = np.linspace(-1, 1, 20)[:, None]; y = np.where(X.ravel() > 0, "pos", "neg")
+        >>> clf = SDEBNNClassifier(max_iter=2, n_steps=2, hidden_layer_sizes=(4,), random_state=0).fit(X, y)
+        >>> clf.predict_proba(X[:3]).sum(axis=1).round(6).tolist()
+        [1.0, 1.0, 1.0]
         """
         X = self._validate_predict_X(X)
         logits = self._predictive_samples(X) / self._temperature()
         return finite_output(_softmax(logits).mean(axis=0), X.dtype, "predict_proba")
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba` (``-inf`` where a probability is 0).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Query points.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``, in the dtype of :meth:`predict_proba`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbnnsde import SDEBNNClassifier
+        >>> X = np.linspace(-1, 1, 20)[:, None]; y = np.where(X.ravel() > 0, "pos", "neg")
+        >>> clf = SDEBNNClassifier(max_iter=2, n_steps=2, hidden_layer_sizes=(4,), random_state=0).fit(X, y)
+        >>> bool(np.allclose(np.exp(clf.predict_log_proba(X[:3])), clf.predict_proba(X[:3])))
+        True
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
@@ -166,6 +204,15 @@ class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, EpochBudgetMi
         -------
         y_pred : ndarray of shape (n_samples,)
             Predicted labels.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbnnsde import SDEBNNClassifier
+        >>> X = np.linspace(-1, 1, 20)[:, None]; y = np.where(X.ravel() > 0, "pos", "neg")
+        >>> clf = SDEBNNClassifier(max_iter=2, n_steps=2, hidden_layer_sizes=(4,), random_state=0).fit(X, y)
+        >>> set(clf.predict(X)) <= {"neg", "pos"}
+        True
         """
         proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ is read
         return self.classes_[np.argmax(proba, axis=1)]
@@ -187,6 +234,15 @@ class SDEBNNClassifier(ClassifierMixin, ClassifierPartialFitMixin, EpochBudgetMi
         proba_samples : ndarray of shape (n_rows, n_classes, n_samples)
             Each slice ``[:, :, s]`` is a probability table whose rows sum to 1, in the
             dtype of ``X`` (float32 or float64; float64 for other dtypes).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbnnsde import SDEBNNClassifier
+        >>> X = np.linspace(-1, 1, 20)[:, None]; y = np.where(X.ravel() > 0, "pos", "neg")
+        >>> clf = SDEBNNClassifier(max_iter=2, n_steps=2, hidden_layer_sizes=(4,), random_state=0).fit(X, y)
+        >>> clf.sample_posterior(X[:3], n_samples=4).shape
+        (3, 2, 4)
         """
         X = self._validate_predict_X(X)
         _check_n_samples(n_samples)

@@ -66,6 +66,16 @@ class SDEBNNRegressor(FractionMixtureMixin, RegressorDrawsMixin, RegressorMixin,
         The mixture's models other than this estimator's own (``stochastic_fraction_``): per
         fraction, a fitted regressor of that fraction with its own calibrated noise (empty
         where the chosen model predicts alone).
+    laplace_parameters_ : tuple of str
+        The parameters the Laplace step covers (``"w0"`` of every block and the read-out's
+        ``"readout.W"``, ``"readout.b"``, less those with a posterior of their own). This and
+        the next two exist only where the step ran (``laplace``).
+    laplace_prior_precision_ : float or ndarray of shape (n_ensembles,)
+        The Gaussian prior's precision on those parameters, chosen by the linearised
+        evidence (one per member of an ensemble).
+    laplace_covariance_ : ndarray of shape (P, P) or (n_ensembles, P, P)
+        Their posterior covariance, over the ``P`` values of ``laplace_parameters_``
+        flattened in that order (one per member of an ensemble).
 
     See Also
     --------
@@ -146,6 +156,15 @@ class SDEBNNRegressor(FractionMixtureMixin, RegressorDrawsMixin, RegressorMixin,
         -------
         self : SDEBNNRegressor
             The fitted estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skbnnsde import SDEBNNRegressor
+        >>> X = np.linspace(-1, 1, 20)[:, None]; y = X.ravel() ** 2
+        >>> reg = SDEBNNRegressor(max_iter=2, n_steps=2, hidden_layer_sizes=(4,), random_state=0).fit(X, y)
+        >>> reg.n_iter_, reg.n_ensembles_
+        (2, 3)
         """
         return self._fit(X, y, sample_weight)
 
@@ -212,7 +231,7 @@ class SDEBNNRegressor(FractionMixtureMixin, RegressorDrawsMixin, RegressorMixin,
             Query points.
         return_std : bool, default=False
             Also return the predictive standard deviation: the spread of the function
-            over weight paths (and, with ``laplace=True``, the Laplace step's) combined with
+            over weight paths (and the Laplace step's where it ran: ``laplace``) combined with
             the learned observation noise (for ``likelihood="heteroscedastic"``, the noise
             each path predicts for the row). :meth:`predict_uncertainty` gives the two parts.
         return_cov : bool, default=False
@@ -293,7 +312,7 @@ class SDEBNNRegressor(FractionMixtureMixin, RegressorDrawsMixin, RegressorMixin,
         -------
         result : sklearn.utils.Bunch
             ``mean``; ``epistemic_std``, the spread of the function (over weight paths, plus
-            the Laplace step's with ``laplace=True``), which more data would shrink;
+            the Laplace step's where it ran: ``laplace``), which more data would shrink;
             ``aleatoric_std``, the observation noise the likelihood learned, which it would
             not; ``std``, the predictive standard deviation of ``predict(X,
             return_std=True)``, ``sqrt(epistemic_std² + aleatoric_std²)``. Each of shape
