@@ -9,6 +9,7 @@ import tempfile
 import pytest
 
 from engine_params import ENGINE_PARAMS, engine_param  # noqa: F401  (re-exported)
+from estimator_helpers import classification_rows, regression_rows
 
 from skbnnsde.engines import is_installed
 
@@ -66,3 +67,15 @@ def pytest_collection_modifyitems(config, items):
 def engine_name(request):
     """Each installed engine's name in turn."""
     return request.param
+
+
+@pytest.fixture(scope="module")
+def reg_data():
+    """40 rows of a 2-feature regression (``estimator_helpers.regression_rows``), once per test module."""
+    return regression_rows()
+
+
+@pytest.fixture(scope="module")
+def clf_data():
+    """40 rows of a 3-feature problem with string labels (``estimator_helpers.classification_rows``)."""
+    return classification_rows()

@@ -8,19 +8,9 @@ import sys
 
 import numpy as np
 import pytest
-from estimator_helpers import SMALL, classification_rows, reg, regression_rows
+from estimator_helpers import SMALL, reg
 
 from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
-
-
-@pytest.fixture(scope="module")
-def reg_data():
-    return regression_rows()
-
-
-@pytest.fixture(scope="module")
-def clf_data():
-    return classification_rows()
 
 
 BAD_PARAMS = [

@@ -9,7 +9,7 @@ import joblib
 import numpy as np
 import pytest
 from engine_params import ENGINE_PARAMS
-from estimator_helpers import SMALL, classification_rows, clf, reg, regression_rows
+from estimator_helpers import SMALL, clf, reg
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
@@ -19,16 +19,6 @@ from sklearn.preprocessing import StandardScaler
 from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
 from skbnnsde.engines import is_installed, resolve_engine
 from skbnnsde.engines import TrainingDivergedError
-
-
-@pytest.fixture(scope="module")
-def reg_data():
-    return regression_rows()
-
-
-@pytest.fixture(scope="module")
-def clf_data():
-    return classification_rows()
 
 
 # ---- shapes and fitted attributes -------------------------------------------------------
