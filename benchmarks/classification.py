@@ -282,6 +282,8 @@ def build_parser():
     p = C.raw_parser(__doc__)
     p.add_argument("--datasets", default="digits,breast_cancer", help="comma list from " + ", ".join(DATASETS))
     p.add_argument("--seeds", type=int, default=10, help="number of seeds (splits) per data set")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="the first seed: seeds first-seed .. first-seed + seeds - 1 run (a replicate on new splits)")
     p.add_argument("--slow-seeds", type=int, default=None,
                    help=f"seeds for the slow variants ({', '.join(SLOW_MODELS)}); default --seeds")
     p.add_argument("--models", default="sde_jax,mlp,logreg", help=f"comma list from {', '.join(ALL_MODELS)}")
@@ -309,9 +311,10 @@ def main(argv=None):
     # the cheap models over every seed first, then the slow variants, so a cut-short run has the main rows
     phases = [[m for m in models if m not in SLOW_MODELS], [m for m in models if m in SLOW_MODELS]]
     for phase, d in [(ph, d) for ph in phases if ph for d in datasets]:
-        for seed in range(max(caps[m] for m in phase)):
+        for k in range(max(caps[m] for m in phase)):
+            seed = args.first_seed + k
             for m in phase:
-                if seed >= caps[m] or (d, seed, m) in done_keys or not runs_on(m, d):
+                if k >= caps[m] or (d, seed, m) in done_keys or not runs_on(m, d):
                     continue
                 rec = run_seed(m, d, seed, sde_params, args.validation)
                 records.append(rec)

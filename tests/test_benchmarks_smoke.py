@@ -128,6 +128,13 @@ def test_classification_small_sets_load_and_stay_out_of_the_default_run(tmp_path
     assert classification.build_parser().parse_args([]).datasets == "digits,breast_cancer"
 
 
+def test_classification_first_seed_runs_a_replicate_on_new_splits(tmp_path, bench):
+    classification = bench("classification")
+    args = ["--datasets", "iris", "--seeds", "2", "--models", "logreg", "--output", str(tmp_path / "cls.md")]
+    assert [r["seed"] for r in classification.main(args + ["--first-seed", "5"])] == [5, 6]
+    assert [r["seed"] for r in classification.main(args)] == [0, 1]
+
+
 @pytest.mark.slow
 def test_classification_conv_rows_run_on_images_only(tmp_path, bench):
     pytest.importorskip("jax")
