@@ -154,9 +154,13 @@ def test_auto_learns_a_regressors_diffusion_up_to_ten_thousand_rows(n_rows, lear
     y = np.sin(X[:, 0])
     est = SDEBNNRegressor(n_ensembles=1, laplace=False, batch_size=n_rows, **dict(TINY, max_iter=1)).fit(X, y)
     assert est.learn_diffusion == "auto" and ("log_diffusion" in est.params_) == learnt
+
+
+def test_auto_leaves_a_classifiers_diffusion_fixed():
+    X, y = sine_rows(0.05)
     labels = (y > 0).astype(int)
-    clf = SDEBNNClassifier(n_ensembles=1, batch_size=n_rows, **dict(TINY, max_iter=1)).fit(X, labels)
-    assert "log_diffusion" not in clf.params_  # "auto" leaves a classifier's fixed
+    clf = SDEBNNClassifier(n_ensembles=1, **dict(TINY, max_iter=1)).fit(X, labels)
+    assert clf.learn_diffusion == "auto" and "log_diffusion" not in clf.params_
     assert "log_diffusion" in clf.set_params(learn_diffusion=True).fit(X, labels).params_
 
 
