@@ -66,6 +66,17 @@ class StochasticFractionMixin:
         """What a fit chooses on held-out rows before it trains (the classifier adds its temperature)."""
         self._select_stochastic_fraction(X, y, sample_weight, seed)
 
+    def _clear_held_out_choices(self) -> None:
+        """The fitted state of a fit that chooses nothing on held-out rows (before a choice, and for
+        ``partial_fit``): the fraction asked for (1.0 for "auto"), no scores, and a regressor's
+        noise uncalibrated and its model alone (no mixture)."""
+        explicit = self.stochastic_fraction != "auto"
+        self.stochastic_fraction_ = float(self.stochastic_fraction) if explicit else 1.0
+        self.stochastic_fraction_scores_ = None
+        if self._task == "regression":
+            self.noise_scale_factor_ = None
+            self.stochastic_fraction_weights_, self.fraction_estimators_ = None, {}
+
     def _select_stochastic_fraction(self, X, y, sample_weight, seed: int) -> None:
         """Set ``stochastic_fraction_`` and ``noise_scale_factor_`` (with their held-out scores) for a fit.
 
@@ -87,11 +98,7 @@ class StochasticFractionMixin:
                 elif self._task == "regression":
                     self._continue_fraction_estimators(X, y, sample_weight, partial=False)
                 return
-        self.stochastic_fraction_ = float(self.stochastic_fraction) if explicit else 1.0
-        self.stochastic_fraction_scores_ = None
-        if self._task == "regression":
-            self.noise_scale_factor_ = None
-            self.stochastic_fraction_weights_, self.fraction_estimators_ = None, {}
+        self._clear_held_out_choices()
         chooses, calibrates = self._chooses_stochastic_fraction(X.shape[0]), self._calibrates_noise(X.shape[0])
         if not (chooses or calibrates):
             return

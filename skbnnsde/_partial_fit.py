@@ -140,19 +140,20 @@ class ContinuedTrainingMixin:
         spec = self._model_spec(X.shape[1], n_outputs, self._resolve_device(engine), X.shape[0])
         if not first and self.learn_diffusion == "auto":  # "auto" continues what the first fit chose
             spec = spec.replace(learn_diffusion=bool(self.spec_.get("learn_diffusion", False)))
-        if self.stochastic_fraction == "auto":  # no held-out choice here: 1.0, or what the fitted model has
-            self.stochastic_fraction_ = 1.0 if first else float(self.spec_.get("stochastic_fraction", 1.0))
-            spec = spec.replace(stochastic_fraction=self.stochastic_fraction_)
+        if first:  # no held-out choice here: the fraction asked for (1.0 for "auto"), nothing calibrated
+            self._clear_held_out_choices()
+            if self._task == "classification":
+                self.temperature_ = None
+        elif self.stochastic_fraction == "auto":  # what the fitted model has
+            self.stochastic_fraction_ = float(self.spec_.get("stochastic_fraction", 1.0))
         else:
             self.stochastic_fraction_ = float(self.stochastic_fraction)
+        if self.stochastic_fraction == "auto":
+            spec = spec.replace(stochastic_fraction=self.stochastic_fraction_)
         if self.likelihood is None:  # no rows' rule here: the default, or what the fitted model has
             spec = spec.replace(likelihood=self._likelihood() if first else self.spec_["likelihood"])
         train = self._train_spec(spec)
-        if first:  # the fitted state fit's held-out choices leave, with nothing chosen
-            setattr(self, "noise_scale_factor_" if self._task == "regression" else "temperature_", None)
-            self.stochastic_fraction_scores_ = None
-            if self._task == "regression":
-                self.stochastic_fraction_weights_, self.fraction_estimators_ = None, {}
+        if first:
             init_seed, seed, _, predict_seed = _draw_seeds(self.random_state)
             n_members = self._ensemble_size(None)
             params = self._initial_params(engine, spec, init_seed, n_members)
