@@ -81,7 +81,9 @@ class RegressorDrawsMixin:
         scale = np.exp(np.asarray(self.params_["log_scale"], dtype=np.float64)) * self._noise_factor()
         if self._n_members() > 1:  # every draw's own member's scale: (S, 1, k)
             scale = scale[draw_members(shape[0], self._n_members())][:, None, :]
-        draw = {"gaussian": rng.standard_normal, "laplace": rng.laplace, "cauchy": rng.standard_cauchy}[likelihood]
+        # each a draw of the unit-scale noise: rng.laplace's first argument is the location, not the shape
+        draw = {"gaussian": rng.standard_normal, "laplace": lambda size: rng.laplace(size=size),
+                "cauchy": rng.standard_cauchy}[likelihood]
         return scale * draw(shape)
 
     def sample_posterior(self, X, n_samples=1, random_state=0):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 from engine_params import ENGINE_PARAMS
 
 from skbnnsde import SDEBNNRegressor
@@ -71,9 +72,27 @@ def test_std_and_cov_together_are_refused(fitted, data):
         reg.predict(X, return_std=True, return_cov=True)
 
 
-@pytest.mark.parametrize("likelihood", ["laplace", "cauchy", "heteroscedastic"])
+NOISE_FAMILIES = {"gaussian": stats.norm, "laplace": stats.laplace, "cauchy": stats.cauchy,
+                  "heteroscedastic": stats.norm}
+
+
+@pytest.mark.parametrize("likelihood", list(NOISE_FAMILIES))
 def test_sample_y_draws_the_likelihood_noise(likelihood, data):
+    # the noise alone: sample_posterior draws the same functions as sample_y from the same seed.
+    # Divided by its scale it follows the likelihood's family and no other (sample_y once added
+    # one constant, the noise's location, for "laplace": rng.laplace's first argument is loc)
     X, y = data
     reg = SDEBNNRegressor(likelihood=likelihood, **TINY).fit(X, y)
-    draws = reg.sample_y(X[:2], n_samples=500, random_state=1)
-    assert draws.shape == (2, 500) and np.all(np.isfinite(draws))
+    n = 2000
+    draws = reg.sample_y(X[:2], n_samples=n, random_state=1)
+    assert draws.shape == (2, n) and np.all(np.isfinite(draws))
+    noise = draws - reg.sample_posterior(X[:2], n_samples=n, random_state=1)
+    if likelihood == "heteroscedastic":  # every path's own scale at every row
+        raw = reg._predict_samples(reg._validate_predict_X(X[:2]), n, reg._sample_seed(1))
+        scale = reg._heteroscedastic_scale(raw)[..., 0].T * reg.y_scale_[0]
+    else:
+        scale = float(np.exp(reg.params_["log_scale"][0]) * reg._noise_factor() * reg.y_scale_[0])
+    unit = (noise / scale).ravel()
+    for name, family in NOISE_FAMILIES.items():
+        p_value = stats.kstest(unit, family.cdf).pvalue
+        assert p_value > 1e-3 if family is NOISE_FAMILIES[likelihood] else p_value < 1e-6, name
