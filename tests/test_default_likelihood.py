@@ -24,12 +24,16 @@ def test_the_rows_rule(n_rows, expected):
     assert SDEBNNRegressor()._likelihood(n_rows) == expected
 
 
-@pytest.mark.parametrize("params", [dict(posterior="meanfield"), dict(posterior="mlp"), dict(likelihood="gaussian"),
+@pytest.mark.parametrize("params", [dict(posterior="meanfield"), dict(posterior="point"),
+                                    dict(architecture="conv", image_shape=(1, 4, 4)), dict(likelihood="gaussian"),
                                     dict(likelihood="cauchy")])
 def test_the_rule_is_only_the_default_of_the_sde_mlp(params):
     expected = params.get("likelihood", "gaussian")
     assert SDEBNNRegressor(**params)._likelihood(500) == expected
-    assert SDEBNNClassifier()._likelihood(500) == "categorical"
+
+
+def test_a_classifier_keeps_the_categorical_likelihood():
+    assert SDEBNNClassifier()._likelihood(500) == SDEBNNClassifier()._likelihood(None) == "categorical"
 
 
 def test_the_default_fit_is_the_heteroscedastic_fit():

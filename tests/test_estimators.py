@@ -241,10 +241,19 @@ def test_cosine_schedule_runs_its_whole_budget_without_validation(engine_name, r
 
 
 def test_early_stopping_restores_best(engine_name, reg_data):
+    # a constant rate: a cosine schedule's rates depend on max_iter, and the twin below has to
+    # train the same first epochs
     X, y = reg_data
-    est = reg(engine_name, early_stopping=True, max_iter=30, n_iter_no_change=3, tol=0.0).fit(X, y)
+    kw = dict(early_stopping=True, tol=0.0, lr_schedule="constant", learning_rate=0.05)
+    est = reg(engine_name, max_iter=40, n_iter_no_change=3, **kw).fit(X, y)
+    best = int(np.argmax(est.validation_scores_))
     assert len(est.validation_scores_) == est.n_iter_
-    assert est.n_iter_ <= 30
+    # it stopped n_iter_no_change epochs after its best one, so later epochs were trained and dropped
+    assert est.n_iter_ == best + 1 + 3 < 40
+    # the parameters kept are those of the best epoch: a fit that ends there has the same ones
+    twin = reg(engine_name, max_iter=best + 1, n_iter_no_change=100, **kw).fit(X, y)
+    for name in est.params_:
+        np.testing.assert_array_equal(est.params_[name], twin.params_[name], err_msg=name)
 
 
 def test_validation_scores_are_negative_losses_in_both_engines(reg_data):
@@ -294,10 +303,16 @@ def test_keyboard_interrupt_keeps_last_good_state(engine_name, reg_data, monkeyp
             raise KeyboardInterrupt
 
     monkeypatch.setattr("builtins.print", interrupting_print)
+    # a constant rate, so that a fit of n_iter_ epochs trains the same epochs as this one did
     with pytest.warns(RuntimeWarning, match="interrupted"):
-        est = reg(engine_name, verbose=1, max_iter=10).fit(X, y)
-    assert est.n_iter_ in (1, 2)
+        est = reg(engine_name, verbose=1, max_iter=10, lr_schedule="constant").fit(X, y)
+    assert est.n_iter_ in (1, 2) and len(est.loss_curve_) == est.n_iter_
     assert np.isfinite(est.predict(X)).all()
+    monkeypatch.undo()
+    # the parameters kept are the last complete epoch's, neither the start's nor a half-trained epoch's
+    complete = reg(engine_name, max_iter=est.n_iter_, lr_schedule="constant").fit(X, y)
+    for name in est.params_:
+        np.testing.assert_array_equal(est.params_[name], complete.params_[name], err_msg=name)
 
 
 def test_divergence_raises_a_clear_error(engine_name, reg_data):
