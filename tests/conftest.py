@@ -79,3 +79,19 @@ def reg_data():
 def clf_data():
     """40 rows of a 3-feature problem with string labels (``estimator_helpers.classification_rows``)."""
     return classification_rows()
+
+
+@pytest.fixture
+def trainings(monkeypatch):
+    """The ``max_iter`` of every training a fit runs (one engine training call each, members together)."""
+    import skbnnsde._partial_fit as partial_fit_module
+
+    seen = []
+    original = partial_fit_module.ContinuedTrainingMixin._train_engine
+
+    def recording(self, engine, spec, train, *args, **kwargs):
+        seen.append(train.max_iter)
+        return original(self, engine, spec, train, *args, **kwargs)
+
+    monkeypatch.setattr(partial_fit_module.ContinuedTrainingMixin, "_train_engine", recording)
+    return seen

@@ -37,20 +37,6 @@ def small_candidates(monkeypatch):
     monkeypatch.setattr(budget_module, "AUTO_EPOCH_CANDIDATES", CANDIDATES)
 
 
-@pytest.fixture
-def trainings(monkeypatch):
-    """The ``max_iter`` of every training of the members (one ``_train_engine`` call each)."""
-    seen = []
-    original = partial_fit_module.ContinuedTrainingMixin._train_engine
-
-    def recording(self, engine, spec, train, *args, **kwargs):
-        seen.append(train.max_iter)
-        return original(self, engine, spec, train, *args, **kwargs)
-
-    monkeypatch.setattr(partial_fit_module.ContinuedTrainingMixin, "_train_engine", recording)
-    return seen
-
-
 def rows(n, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 3))

@@ -88,3 +88,7 @@ def test_conv_weight_paths_for_constant_weight_posteriors(engine, posterior, dig
     paths = clf.weight_paths(n_samples=2)
     assert paths.shape == (2, spec.n_steps + 1, spec.n_weights)
     assert np.all(np.isfinite(paths))
+    # what these posteriors are: weights constant in t; a point estimate's are the same in every sample
+    np.testing.assert_array_equal(paths, np.broadcast_to(paths[:, :1], paths.shape))
+    if posterior == "point":
+        np.testing.assert_array_equal(paths[0], paths[1])

@@ -302,19 +302,3 @@ def test_uci_missing_everywhere(tmp_path, monkeypatch):
     monkeypatch.setattr(ds, "_uci_candidates", lambda data_dir: [tmp_path / "nowhere", tmp_path])
     with pytest.raises(FileNotFoundError, match="Nothing is downloaded"):
         load_uci("boston")
-
-
-def test_module_imports_no_deep_learning_framework():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, skbnnsde.datasets, skbnnsde.metrics; "
-        "bad = [m for m in ('torch', 'jax') if m in sys.modules]; "
-        "print(','.join(bad))"
-    )
-    root = str(Path(__file__).resolve().parents[1])
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
-    )
-    assert out.stdout.strip() == ""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -232,6 +233,17 @@ CLF_TARGETS = ["int_labels", "int_labels", "str", "bool", "object_str", "integra
                "none", "mixed", "one_class", "too_short", "two_d"]
 
 
+#: the refusal of each unacceptable target when nothing else is wrong (a pattern of its message)
+Y_REFUSALS = {
+    "words": "^y must hold numbers for regression", "complex": "^Complex data not supported",
+    "huge": "^y holds values up to .* overflow", "continuous": "^Unknown label type: continuous",
+    "none": "^y's labels must be of one sortable type", "mixed": "^y's labels must be of one sortable type",
+    "one_class": "needs samples of at least 2 classes", "two_d": "^y should be a 1d array",
+    "nan": "^Input y contains NaN", "inf": "^Input y contains infinity",
+    "too_short": "^Found input variables with inconsistent numbers of samples",
+}
+
+
 def build_y(target, n_rows, seed):
     """Targets of type ``target`` (REG_TARGETS, CLF_TARGETS) for ``n_rows`` rows, and whether they are fine.
 
@@ -292,6 +304,8 @@ def test_fit_gives_a_finite_model_or_a_clear_error(Estimator, engine):
         except (ValueError, TypeError) as err:
             assert problems, f"{kind} {shape} x{magnitude:g} {special} y={target}: refused: {err}"
             COUNTS[key][check_refusal(err, problems)] += 1
+            if problems == {"y"}:  # the targets' own refusal, not one from deeper down
+                assert re.search(Y_REFUSALS[target], str(err)), (target, err)
             return
         assert not problems, f"{kind} {shape} x{magnitude:g} {special} y={target}: accepted despite {problems}"
         assert np.isfinite(est.loss_curve_).all()

@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, WhiteKernel
 from sklearn.linear_model import BayesianRidge, LogisticRegression
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
 from skbnnsde.metrics import (
     SCORERS,
@@ -327,8 +327,12 @@ def test_scorers_dict_multimetric_grid_search():
         refit="log_likelihood",
         cv=3,
     ).fit(X, y)
-    assert np.all(np.isfinite(grid.cv_results_["mean_test_log_likelihood"]))
-    assert np.all(grid.cv_results_["mean_test_neg_crps"] <= 0)
+    # every split's scores are the metrics of that split's fit (the first candidate, split 0)
+    train, test = next(KFold(3).split(X))
+    mean, std = BayesianRidge(alpha_1=1e-6).fit(X[train], y[train]).predict(X[test], return_std=True)
+    assert grid.cv_results_["split0_test_log_likelihood"][0] == pytest.approx(
+        gaussian_log_likelihood(y[test], mean, std))
+    assert grid.cv_results_["split0_test_neg_crps"][0] == pytest.approx(-crps_gaussian(y[test], mean, std))
 
 
 class _MultiOutputGaussian(RegressorMixin, BaseEstimator):

@@ -9,6 +9,7 @@ import pytest
 
 from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
 from skbnnsde.engines import is_installed
+from skbnnsde.engines.noise import sample_noise
 
 TINY = dict(n_ensembles=1,  # one model unless a test is about ensembles (tests/test_ensemble.py)
             hidden_layer_sizes=(4,), weight_drift_sizes=(4,), n_steps=2, n_mc_samples=2, n_predict_samples=4,
@@ -119,11 +120,22 @@ def test_n_train_rows_divides_the_kl(engine_name):
     X, y, _ = _data()
     parts = {}
     for rows in (None, 24, 2400):
-        reg = SDEBNNRegressor(engine=engine_name, n_train_rows=rows, **TINY)
+        reg = SDEBNNRegressor(engine=engine_name, n_train_rows=rows, dtype="float64", **TINY)
         reg.partial_fit(X, y, sample_weight=None)
         parts[rows] = reg
     assert parts[None].loss_curve_ == parts[24].loss_curve_
     assert parts[2400].loss_curve_[0] < parts[24].loss_curve_[0]
+    # the law the estimator relies on, at trained parameters (a KL above 0) and fixed variates:
+    # loss(n) = data term + KL / n, so halving 1/n halves the step
+    reg = parts[24]
+    engine = reg._engine()
+    spec = reg._fitted_spec(engine)
+    noise = sample_noise(spec, 2, seed=0)
+    y_std = ((y - reg.y_mean_[0]) / reg.y_scale_[0])[:, None]
+    loss = {n: engine.loss_and_gradients(spec, reg._train_spec(spec), reg.params_, X, y_std, noise, n_train=n)[0]
+            for n in (24, 48, 96)}
+    assert loss[24] - loss[48] > 1e-6
+    assert loss[24] - loss[48] == pytest.approx(2 * (loss[48] - loss[96]), rel=1e-6)
 
 
 def test_pickled_partial_fit_continues(engine_name):

@@ -203,6 +203,10 @@ def test_auto_with_sample_weight_and_partial_fit():
     weights = np.r_[np.zeros(20), np.ones(240)]
     est = SDEBNNRegressor(**AUTO).fit(X, y, sample_weight=weights)
     assert all(np.isfinite(list(est.stochastic_fraction_scores_.values())))
+    # rows of weight zero play no part: not in the held-out scores, the choice or the model
+    moved = SDEBNNRegressor(**AUTO).fit(X, np.r_[y[:20] + 50.0, y[20:]], sample_weight=weights)
+    assert moved.stochastic_fraction_scores_ == est.stochastic_fraction_scores_
+    np.testing.assert_array_equal(moved.predict(X[:10]), est.predict(X[:10]))
     chosen = est.stochastic_fraction_
     est.partial_fit(X[:50], y[:50])  # continues the chosen model
     assert est.spec_["stochastic_fraction"] == chosen

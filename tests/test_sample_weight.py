@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import sklearn
-from sklearn.model_selection import cross_validate
+from sklearn.model_selection import KFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -93,15 +95,27 @@ def test_weights_zero_on_the_validation_rows_are_refused():
         SDEBNNRegressor(early_stopping=True, validation_fraction=0.5, **TINY).fit(X, y, sample_weight=w)
 
 
-def test_sample_weight_is_routed_through_a_pipeline():
+def test_sample_weight_is_routed_through_a_pipeline(monkeypatch):
     Estimator = SDEBNNRegressor  # the classifier's fit has the same signature (set_fit_request alike)
     X, target, _, rng = _data()
     w = rng.uniform(0.5, 2.0, size=len(X))
+    received, fit = [], Estimator.fit
+
+    @functools.wraps(fit)
+    def recording_fit(self, X, y, sample_weight=None):
+        received.append(sample_weight)
+        return fit(self, X, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(Estimator, "fit", recording_fit)
     with sklearn.config_context(enable_metadata_routing=True):
         est = Estimator(**TINY).set_fit_request(sample_weight=True).set_score_request(sample_weight=True)
         pipe = make_pipeline(StandardScaler().set_fit_request(sample_weight=False), est)
         scores = cross_validate(pipe, X, target, cv=2, params={"sample_weight": w})
     assert np.isfinite(scores["test_score"]).all()
+    # every fold's fit got the weights of its own training rows
+    assert len(received) == 2
+    for weights, (train, _) in zip(received, KFold(2).split(X)):
+        np.testing.assert_array_equal(weights, w[train])
 
 
 @pytest.mark.parametrize("Estimator", [SDEBNNRegressor])

@@ -42,8 +42,9 @@ def test_the_defaults_fit_held_out_candidates_on_these_rows(rows, no_held_out_fi
         SDEBNNRegressor(**TINY).fit(*rows)
 
 
-def test_the_single_fit_setting_trains_one_network_and_nothing_else(rows, no_held_out_fits):
+def test_the_single_fit_setting_trains_one_network_and_nothing_else(rows, no_held_out_fits, trainings):
     est = SDEBNNRegressor(**SINGLE_FIT, **TINY).fit(*rows)
+    assert trainings == [TINY["max_iter"]]  # one training, of the budget asked for
     assert est.n_ensembles_ == 1 and est.params_["readout.W"].ndim == 2  # no member axis
     assert est.stochastic_fraction_ == 1.0 and est.stochastic_fraction_scores_ is None
     assert est.fraction_estimators_ == {} and est.stochastic_fraction_weights_ is None
