@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from skbnnsde import SDEBNNClassifier, SDEBNNRegressor
 from skbnnsde.engines import ENGINES, is_installed
 
-#: small and quick, but able to learn the checks' toy problems
+#: small and quick, but able to learn the checks' toy problems in the checks of what a fit learns
+#: (:data:`LEARNING_CHECKS`); the other checks train :data:`API_EPOCHS`
 FAST = dict(
     n_ensembles=1,  # one model; ENSEMBLE below runs the checks on an ensemble
     n_steps=4,
@@ -41,12 +45,43 @@ _FLOAT32_SKIPS = {"check_sample_weight_equivalence_on_dense_data", "check_sample
 
 
 def _check_name(check) -> str:
-    import functools
-
     return (check.func if isinstance(check, functools.partial) else check).__name__
 
 
-@parametrize_with_checks(_estimators(**FAST))
+#: the checks whose outcome depends on what a fit learns (a score or accuracy above a bar, every
+#: class predicted): with fewer epochs than ``FAST``'s they fail. The shipped defaults run them too
+#: (every other check tests the API, which the defaults do not change; refitting to the same model,
+#: 2-d ``y`` and integer ``y`` (``check_regressors_int``, the train check's fit on integer targets:
+#: a minute of the suite since small sets train for 2,000 steps) are checked with ``FAST``)
+LEARNING_CHECKS = frozenset({"check_regressors_train", "check_classifiers_train", "check_classifiers_classes"})
+#: the epochs of every other check's fits: those check the API (fitted state, input handling,
+#: determinism, pickling), which does not depend on how far the fit went, and at 60 epochs they
+#: were a third of the suite's CPU time; every one passes from 5 epochs up on both engines
+API_EPOCHS = 5
+
+
+def _check_id(check) -> str:
+    """The check's name, with the keywords of a ``functools.partial`` (its variant)."""
+    if not isinstance(check, functools.partial):
+        return check.__name__
+    return f"{check.func.__name__}({','.join(f'{k}={v}' for k, v in check.keywords.items())})"
+
+
+def _sklearn_checks(estimators):
+    """``(estimator, check)`` params of scikit-learn's checks of every estimator: the checks in
+    :data:`LEARNING_CHECKS` on the estimator as given, the others on it with ``max_iter=API_EPOCHS``."""
+    params = []
+    for full in estimators:
+        short = clone(full).set_params(max_iter=API_EPOCHS)
+        for estimator in (full, short):
+            for est, check in estimator_checks_generator(estimator, legacy=True):
+                if (_check_name(check) in LEARNING_CHECKS) == (estimator is full):
+                    name = f"{type(est).__name__}-{est.engine}-max_iter={est.max_iter}-{_check_id(check)}"
+                    params.append(pytest.param(est, check, id=name))
+    return params
+
+
+@pytest.mark.parametrize("estimator, check", _sklearn_checks(_estimators(**FAST)))
 def test_sklearn_checks_fast_config(estimator, check):
     if estimator.dtype == "float32" and _check_name(check) in _FLOAT32_SKIPS:
         # they fail for a known reason (above): skipped rather than run as expected failures
@@ -63,7 +98,7 @@ def test_sklearn_checks_fast_config(estimator, check):
 ENSEMBLE = dict(FAST, n_ensembles=2)
 
 
-@parametrize_with_checks(_estimators(**ENSEMBLE)[:1])
+@pytest.mark.parametrize("estimator, check", _sklearn_checks(_estimators(**ENSEMBLE)[:1]))
 def test_sklearn_checks_ensemble(estimator, check):
     if estimator.dtype == "float32" and _check_name(check) in _FLOAT32_SKIPS:
         pytest.skip(_FLOAT32_WEIGHT_EQUIVALENCE + " (float64: tests/test_sample_weight.py)")
@@ -77,19 +112,11 @@ def test_sklearn_checks_ensemble(estimator, check):
 GAUSSIAN_READOUT = dict(FAST, readout_posterior="gaussian")
 
 
-@parametrize_with_checks(_estimators(**GAUSSIAN_READOUT)[:2])
+@pytest.mark.parametrize("estimator, check", _sklearn_checks(_estimators(**GAUSSIAN_READOUT)[:2]))
 def test_sklearn_checks_gaussian_readout(estimator, check):
     if estimator.dtype == "float32" and _check_name(check) in _FLOAT32_SKIPS:
         pytest.skip(_FLOAT32_WEIGHT_EQUIVALENCE + " (float64: tests/test_sample_weight.py)")
     check(estimator)
-
-
-#: the checks whose outcome depends on what a fit learns: the ones the shipped defaults must pass
-#: besides ``FAST`` (every other check tests the API, which the defaults do not change; refitting
-#: to the same model, 2-d ``y`` and integer ``y`` (``check_regressors_int``, the train check's fit
-#: on integer targets: a minute of the suite since small sets train for 2,000 steps) are checked
-#: with ``FAST``)
-LEARNING_CHECKS = frozenset({"check_regressors_train", "check_classifiers_train", "check_classifiers_classes"})
 
 
 def _default_config_learning_checks():
@@ -100,8 +127,6 @@ def _default_config_learning_checks():
     the checks of what a fit learns run, on the engine ``engine="auto"`` picks; the engines
     compute the same model (``tests/test_engine_parity.py``, ``tests/test_golden.py``).
     """
-    from sklearn.utils.estimator_checks import estimator_checks_generator
-
     params = []
     # the regressor's check fits ~200 rows, where n_ensembles="auto" fits 3 members (5 min of the
     # suite): it runs one, the single model every member is (tests/test_ensemble.py checks the
