@@ -11,6 +11,7 @@ import numpy as np
 
 from ._ensemble import draw_members
 from ._sampling import _check_n_samples
+from ._streams import NOISE_STREAM, part_rng
 from ._validation import finite_output
 
 
@@ -64,7 +65,7 @@ class RegressorDrawsMixin:
     def _model_draws(self, X, n_samples: int, seed: int, noise: bool):
         """This model's standardised draws (S, n, k) of the function (with ``noise``, of ``y``)."""
         functions, raw = self._function_draws(X, n_samples, seed)
-        return functions + self._noise_draws(raw, np.random.default_rng(seed)) if noise else functions
+        return functions + self._noise_draws(raw, part_rng(seed, NOISE_STREAM)) if noise else functions
 
     def _samples_output(self, samples, X, method):
         """Standardised draws (S, n, k) in the units of ``y``, shaped like the GP's ``sample_y``."""

@@ -9,13 +9,11 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._ensemble import draws_across_members, member_params, member_seed
+from ._streams import LAPLACE_STREAM, part_rng, sample_seed
 from ._validation import dense_row_chunks, validate_predict_X
-
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 def _check_n_samples(n_samples) -> None:
@@ -112,7 +110,7 @@ class PosteriorSamplingMixin:
         def member_draws(m, count):
             chunks = []
             for _, jac in self._member_jacobians(X, m):
-                rng = np.random.default_rng(member_seed(seed, m))  # the same delta_s for every chunk of rows
+                rng = part_rng(member_seed(seed, m), LAPLACE_STREAM)  # the same delta_s for every chunk of rows
                 chunks.append(linearised_draws(jac, self._laplace_member_covariance(m), count, rng))
             return np.concatenate(chunks, axis=1)
 
@@ -156,7 +154,7 @@ class PosteriorSamplingMixin:
 
     @staticmethod
     def _sample_seed(random_state) -> int:
-        return int(check_random_state(random_state).randint(0, _MAX_SEED))
+        return sample_seed(random_state)
 
     def weight_paths(self, n_samples=1, random_state=0):
         """Sample posterior weight paths ``w(t)`` over the depth ``t`` in ``[0, 1]``.
