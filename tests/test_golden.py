@@ -13,8 +13,10 @@ test does not depend on NumPy's random streams.
 Comparison: the same shapes and dtypes; then JAX bit for bit (``assert_array_equal``) when
 jax and jaxlib are the fixture's versions (within ``rtol=atol=1e-4`` otherwise), torch within
 ``rtol=atol=1e-5``, loss curves included. A deliberate change of the numbers (a new
-default, a fixed bug) means regenerating the fixtures on purpose; do not regenerate them to make a
-refactor pass.
+default, a fixed bug) means re-recording the outputs it changes on purpose
+(``make_golden.py --rerecord KEY ...``, which checks that the other outputs still match); do not
+re-record them to make a refactor pass. ``sample_posterior`` and ``weight_paths`` were re-recorded
+when the sampling calls' seeds got streams of their own (``skbnnsde/_streams.py``).
 
 Run time: JAX compiles each case's model (seconds each), torch's cases take a fraction of a
 second. At fe30658 on 2 shared, busy cores the whole module took 90-150 s of wall time under ``-n 2``

@@ -7,11 +7,17 @@ fixtures record whatever that commit does and the test would check nothing. The 
 to run when ``git HEAD`` is not fe30658 (``--force`` overrides it: only for the same code under
 another commit id).
 
+A deliberate change of some outputs (a fixed bug) re-records only those outputs, at any commit:
+``--rerecord sample_posterior weight_paths`` records every case anew, checks that every other
+output still matches its fixture as ``test_golden.py`` compares them, and replaces only the named
+ones (the fixture's ``meta.rerecorded`` says which, and at which commit).
+
 Usage (the recording subprocesses put this checkout first on ``PYTHONPATH`` and check that
 ``skbnnsde`` is imported from it, so an editable install of another checkout does not matter)::
 
     python tests/golden/make_golden.py            # all cases, every installed engine (~10 min on 2 cores)
     python tests/golden/make_golden.py --engine jax --case mlp-sde-gaussian
+    python tests/golden/make_golden.py --rerecord sample_posterior weight_paths
 
 How it records: every engine's cases run twice, each time in a fresh subprocess, once with the
 XLA flags that ``tests/conftest.py`` sets in pytest-xdist workers
@@ -107,6 +113,33 @@ def _compare(engine: str, a: dict, b: dict) -> list:
     return bad
 
 
+def _rerecorded(engine: str, case, recorded: dict, keys: list, head: str):
+    """The fixture of ``case`` with the outputs ``keys`` taken from ``recorded``, its meta, and the
+    other outputs that no longer match it (as ``test_golden.py`` compares them)."""
+    with np.load(case.fixture_path(engine), allow_pickle=False) as f:
+        fixture = dict(f)
+    meta = {k: v for k, v in fixture.items() if k.startswith("meta.")}
+    old = {k: v for k, v in fixture.items() if not k.startswith("meta.")}
+    unknown = set(keys) - set(old)
+    if unknown:
+        return old, meta, [f"no output {sorted(unknown)} in the fixture"]
+    versions = _versions()
+    same_jax = all(str(meta.get(f"meta.version.{n}")) == versions.get(n) for n in ("jax", "jaxlib"))
+    tol = 1e-4 if engine == "jax" else 1e-5
+
+    def matches(want, have):
+        if have is None or want.shape != have.shape:
+            return False
+        if engine == "jax" and same_jax:
+            return np.array_equal(want, have)
+        return np.allclose(have, want, rtol=tol, atol=tol)
+
+    bad = [k for k, v in old.items() if k not in keys and not k.startswith("data.") and not matches(v, recorded.get(k))]
+    previous = str(meta.get("meta.rerecorded", ""))
+    meta["meta.rerecorded"] = np.asarray("; ".join(filter(None, [previous, f"{','.join(keys)} at {head[:7]}"])))
+    return {**old, **{k: recorded[k] for k in keys}}, meta, bad
+
+
 def _git_head() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
@@ -120,6 +153,8 @@ def main(argv=None) -> int:
     parser.add_argument("--engine", choices=ENGINES, action="append", help="default: every installed engine")
     parser.add_argument("--case", nargs="+", help="case names (default: all)")
     parser.add_argument("--force", action="store_true", help=f"run although HEAD is not {GOLDEN_COMMIT}")
+    parser.add_argument("--rerecord", nargs="+", metavar="KEY",
+                        help="re-record only these outputs of the existing fixtures (any commit; the rest must match)")
     parser.add_argument("--worker", metavar="OUT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -132,7 +167,7 @@ def main(argv=None) -> int:
         return 0
 
     head = _git_head()
-    if not head.startswith(GOLDEN_COMMIT) and not args.force:
+    if not head.startswith(GOLDEN_COMMIT) and not args.force and not args.rerecord:
         parser.error(f"HEAD is {head}, not {GOLDEN_COMMIT}: the fixtures record {GOLDEN_COMMIT}'s behaviour "
                      "(see the docstring); --force to run anyway")
 
@@ -158,7 +193,16 @@ def main(argv=None) -> int:
                 continue
             prefix = f"{case.name}/"
             arrays = {k[len(prefix):]: v for k, v in with_flags.items() if k.startswith(prefix)}
-            np.savez_compressed(case.fixture_path(engine), **arrays, **meta)
+            if args.rerecord:
+                arrays, case_meta, bad = _rerecorded(engine, case, arrays, args.rerecord, head)
+                if bad:
+                    print(f"{engine} {case.name}: outputs not named by --rerecord changed; nothing written:", *bad,
+                          sep="\n  ", file=sys.stderr)
+                    status = 1
+                    continue
+            else:
+                case_meta = meta
+            np.savez_compressed(case.fixture_path(engine), **arrays, **case_meta)
         print(f"{engine}: wrote {len(names)} fixtures to {HERE}", flush=True)
     return status
 
