@@ -93,6 +93,8 @@ def test_sample_prior_has_sample_posteriors_shape_and_the_units_of_y():
     spec2 = _spec(n_outputs=2)
     est2 = SimpleNamespace(spec_=spec2.to_dict(), y_mean_=np.zeros(2), y_scale_=np.ones(2))
     assert sample_prior(est2, X, n_samples=3).shape == (X.shape[0], 2, 3)
+    column = SimpleNamespace(spec_=spec.to_dict(), y_mean_=np.zeros(1), y_scale_=np.ones(1), _y_ndim=2)  # y (n, 1)
+    assert sample_prior(column, X, n_samples=3).shape == (X.shape[0], 1, 3)
 
 
 def test_a_point_posterior_has_no_prior():
