@@ -214,3 +214,16 @@ def test_sdeint_refuses_a_coarse_or_short_tree(x64):
     wrong = VirtualBrownianTree(0.0, 1.0, (4,), jax.random.PRNGKey(0), tol=1e-3)
     with pytest.raises(ValueError, match="shape"):
         sdeint(f, g, jnp.ones(3), ts, bm=wrong, nsteps=10)
+
+
+def test_tree_value_inside_a_cell_is_a_bridge_sample(x64):
+    """A depth-1 tree (cells [0, .5] and [.5, 1]): W(0.2) is drawn from the bridge between the
+    cell's ends, mean 0.4 W(0.5) and variance 0.2 * 0.3 / 0.5 = 0.12, independent of W(0.5)."""
+    bm = VirtualBrownianTree(0.0, 1.0, (N_EL,), jax.random.PRNGKey(11), tol=1.0)
+    assert bm.cell_width == 0.5
+    w2, w5 = np.asarray(bm.evaluate(jnp.array([0.2, 0.5])))
+    assert abs(np.var(w5) - 0.5) < 4 * 0.5 * np.sqrt(2 / N_EL)
+    r = w2 - 0.4 * w5
+    assert abs(r.mean()) < 4 * np.sqrt(0.12 / N_EL)
+    assert abs(r.var() / 0.12 - 1) < 4 * np.sqrt(2 / N_EL)
+    assert abs(np.corrcoef(r, w5)[0, 1]) < _corr_bound(N_EL)

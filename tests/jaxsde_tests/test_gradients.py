@@ -124,40 +124,61 @@ def test_reversible_adjoint_is_exact(x64, noise_type, nsteps, dt):
 # ----------------------------------------------------------------------- stochastic adjoint
 
 
+KEYS = jax.random.split(jax.random.PRNGKey(0), 8)
+
+
 def _adjoint_vs_backprop(method, sde_type, n, noise_type="diagonal"):
-    p, y = params(), y0()
-    gb = jax.jit(jax.grad(make_loss(method, sde_type, "backprop", n, noise_type), argnums=(0, 1)))(p, y)
-    ga = jax.jit(jax.grad(make_loss(method, sde_type, "stochastic", n, noise_type), argnums=(0, 1)))(p, y)
-    return rel(ga, gb)
+    """Mean over the 8 paths of KEYS of rel(stochastic adjoint, backprop) (one vmapped solve
+    per mode: the error on a single path fluctuates by up to 10x around its mean)."""
+    def loss(p, y, key, adjoint):
+        ys = sdeint(f, NOISE[noise_type], y, np.array(TS3), key, p, sde_type=sde_type,
+                    noise_type=noise_type, method=method, nsteps=n, adjoint=adjoint)
+        return ts_loss(ys)
+
+    G = jax.jit(jax.vmap(jax.grad(loss, argnums=(0, 1)), in_axes=(None, None, 0, None)),
+                static_argnums=3)
+    gb, ga = (G(params(), y0(), KEYS, a) for a in ("backprop", "stochastic"))
+    rows = lambda t: jnp.concatenate([jnp.reshape(x, (len(KEYS), -1))
+                                      for x in jax.tree_util.tree_leaves(t)], axis=1)
+    a, b = rows(ga), rows(gb)
+    return float(jnp.mean(jnp.linalg.norm(a - b, axis=1) / jnp.linalg.norm(b, axis=1)))
 
 
 @pytest.mark.parametrize("method,sde_type", [
     ("milstein", "ito"), pytest.param("midpoint", "stratonovich", marks=pytest.mark.slow)])
 def test_stochastic_adjoint_converges_to_backprop(x64, method, sde_type):
     """Element-wise g (diagonal noise), loss on three ts entries: the adjoint SDE solved
-    backward on the same Brownian path approaches the backprop gradient as steps grow."""
+    backward on the same Brownian path approaches the backprop gradient at order 1.
+
+    Measured mean errors: 3.5e-3 -> 2.5e-4 (milstein) and 2.4e-3 -> 1.8e-4 (midpoint), a
+    ratio of 13-14 over 10x the steps; a ratio of 7 asks for order 0.85, and the bound on
+    the fine error leaves 2.4x (a persistent bias of 1e-3 fails)."""
     e100 = _adjoint_vs_backprop(method, sde_type, 99)  # 33 steps per interval
     e1000 = _adjoint_vs_backprop(method, sde_type, 999)
-    assert e100 <= 1.3e-2, e100
-    assert e1000 <= 3.3e-3, e1000
-    assert e1000 < e100
+    assert e100 <= 1e-2, e100
+    assert e1000 <= 6e-4, e1000
+    assert e1000 < e100 / 7, (e100, e1000)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("noise_type,sde_type,factor", [
+@pytest.mark.parametrize("noise_type,sde_type,factor,bound", [
     # Euler-Maruyama on non-commutative noise: both gradients converge with order 0.5 only
-    # (sqrt(20) ~ 4.5 nominal over 20x the steps; one path set fluctuates, so ask for 1.5)
-    ("general", "ito", 1.5),
-    ("general", "stratonovich", 2.0),
-    ("additive", "ito", 2.0),
+    # (sqrt(20) ~ 4.5 nominal over 20x the steps; measured 6.2, errors 1.2e-2 -> 1.9e-3; an
+    # Ito correction 6 % off gives 1.2e-2 -> 3.9e-3)
+    ("general", "ito", 3.5, 3e-3),
+    # midpoint: measured 1.9e-3 -> 1.0e-4 (ratio 19)
+    ("general", "stratonovich", 8.0, 3e-4),
+    # srk forward, midpoint backward: measured 7.3e-4 -> 7.4e-5 (ratio 10, order ~1 with 2x
+    # fluctuations between step counts)
+    ("additive", "ito", 5.0, 2e-4),
 ])
-def test_stochastic_adjoint_other_noise_types(x64, noise_type, sde_type, factor):
+def test_stochastic_adjoint_other_noise_types(x64, noise_type, sde_type, factor, bound):
     method = "euler_maruyama" if sde_type == "ito" else "midpoint"
     if noise_type == "additive":
         method = "srk"
     e1 = _adjoint_vs_backprop(method, sde_type, 99, noise_type)
     e2 = _adjoint_vs_backprop(method, sde_type, 1998, noise_type)
-    assert e2 < e1 / factor and e2 < 1e-2, (e1, e2)
+    assert e2 < e1 / factor and e2 < bound, (e1, e2)
 
 
 @pytest.mark.slow
@@ -184,20 +205,27 @@ def test_stochastic_adjoint_ito_correction_is_right(x64):
 
 
 def test_intermediate_ts_cotangents_under_every_adjoint(x64):
-    """A loss on ys[1] only (an intermediate entry) gets the same gradient from all modes."""
+    """Two losses, each checked on its own (one Jacobian): ``sum(ys[1]**2)`` (an intermediate
+    entry) gets the same gradient from every mode, and ``sum(ys[0])`` (``ys[0]`` is ``y0``)
+    has gradient exactly 1 for ``y0`` and 0 for the parameters in every mode."""
     p, y = params(), y0()
 
-    def loss(p, y, adjoint, method):
+    def parts(p, y, adjoint):
         ys = sdeint(f, g, y, np.array(TS3), jax.random.PRNGKey(2), p, sde_type="stratonovich",
-                    method=method, nsteps=600, adjoint=adjoint)
-        return jnp.sum(ys[1] ** 2) + 100.0 * jnp.sum(ys[0])  # ys[0] is y0 itself
+                    method="reversible_heun", nsteps=600, adjoint=adjoint)
+        return jnp.stack([jnp.sum(ys[1] ** 2), jnp.sum(ys[0])])
 
-    G = jax.jit(jax.grad(loss, argnums=(0, 1)), static_argnums=(2, 3))
-    gb = G(p, y, "backprop", "reversible_heun")
-    assert rel(G(p, y, "reversible", "reversible_heun"), gb) <= 1e-12
-    assert rel(G(p, y, "stochastic", "reversible_heun"), gb) <= 3.3e-3
-    # d/dy0 of 100 sum(ys[0]) is 100: the ts[0] cotangent reaches y0 in every mode
-    assert flat(gb[1]).min() > 90
+    J = jax.jit(jax.jacrev(parts, argnums=(0, 1)), static_argnums=2)
+    row = lambda jac, r: jax.tree_util.tree_map(lambda x: x[r], jac)
+    jac = {a: J(p, y, a) for a in ("backprop", "reversible", "stochastic")}
+    for a in jac:
+        np.testing.assert_allclose(row(jac[a], 1)[1], 1.0, rtol=0, atol=1e-13)
+        np.testing.assert_allclose(flat(row(jac[a], 1)[0]), 0.0, rtol=0, atol=1e-13)
+    gb = row(jac["backprop"], 0)
+    assert rel(row(jac["reversible"], 0), gb) <= 1e-12
+    # measured 9e-5 (at most 1.7e-4 over 6 paths); the diffusion parameters carry 20 % of
+    # the gradient's norm, so a dropped noise term in the adjoint fails by 100x
+    assert rel(row(jac["stochastic"], 0), gb) <= 5e-4
 
 
 def test_gradient_through_closure_and_pytree_state(x64):
