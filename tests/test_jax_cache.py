@@ -118,22 +118,38 @@ def test_loading_the_engine_turns_the_cache_on_in_a_new_process(tmp_path):
     assert _child({"SKBNNSDE_JAX_CACHE": str(ours), "JAX_COMPILATION_CACHE_DIR": str(users)}) == str(users)
 
 
+def _compiled_program_caches():
+    """The engine's caches of compiled programs, by name: ``(module, name, cached function)``."""
+    from skbnnsde.engines.jax import engine, train
+
+    return [(module, name, obj) for module in (engine, train) for name, obj in vars(module).items()
+            if hasattr(obj, "cache_info") and hasattr(obj, "__wrapped__")]
+
+
+def test_every_compiled_program_cache_is_bounded():
+    caches = _compiled_program_caches()
+    assert len(caches) >= 6  # forward, paths, loss and gradients, jacobian, epoch, validation
+    assert all(obj.cache_info().maxsize == cache.COMPILED_MODELS for _, _, obj in caches)
+
+
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="counts Linux memory maps")
-def test_compiled_programs_of_many_models_stay_bounded():
+def test_compiled_programs_of_many_models_stay_bounded(monkeypatch):
     """A process fitting many differently shaped models keeps the programs of the last few only.
 
     Every compiled program holds memory maps; with every model's programs kept, a test worker
-    that had fitted ~100 shapes exhausted the process's maps and XLA's compiler segfaulted.
+    that had fitted ~100 shapes exhausted the process's maps and XLA's compiler segfaulted. The
+    caches keep ``cache.COMPILED_MODELS`` models (checked above); here they keep 3, so that 6
+    models show the eviction letting the programs go.
     """
+    import functools
+
     import jax
 
     from skbnnsde import SDEBNNRegressor
-    from skbnnsde.engines.jax import engine, train
 
-    for module in (engine, train):  # start from empty caches (other tests in this process filled them)
-        for obj in vars(module).values():
-            if hasattr(obj, "cache_clear"):
-                obj.cache_clear()
+    kept = 3
+    for module, name, obj in _compiled_program_caches():  # empty caches of `kept` models
+        monkeypatch.setattr(module, name, functools.lru_cache(maxsize=kept)(obj.__wrapped__))
     jax.clear_caches()
     X = np.random.default_rng(0).normal(size=(20, 2))
 
@@ -141,13 +157,13 @@ def test_compiled_programs_of_many_models_stay_bounded():
         return len(Path("/proc/self/maps").read_text().splitlines())
 
     counts = []
-    for width in range(10):  # more differently shaped models than the caches keep (cache.COMPILED_MODELS = 8)
+    for width in range(2 * kept):  # more differently shaped models than the caches keep
         # no Laplace step or learnt diffusion: fewer programs per model to compile, the same eviction
         est = SDEBNNRegressor(engine="jax", hidden_layer_sizes=(3 + width,), weight_drift_sizes=(3,), max_iter=1,
                               n_ensembles=1, n_steps=2, n_predict_samples=2, laplace=False, learn_diffusion=False)
         est.fit(X, X[:, 0]).predict(X, return_std=True)
         counts.append(n_maps())
-    # models 1-4 add to the caches; models 8 and 9 each evict the oldest one's programs
-    first, last = (counts[4] - counts[0]) / 4, (counts[9] - counts[7]) / 2
+    # models 1 and 2 add to the caches; models 4 and 5 each evict the oldest one's programs
+    first, last = (counts[kept - 1] - counts[0]) / (kept - 1), (counts[-1] - counts[-3]) / 2
     assert first > 50  # each new model's programs add maps while the caches fill
     assert last < 0.25 * first  # then the oldest models' are let go
