@@ -41,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from engine_params import ENGINE_PARAMS
-from golden.cases import CASES, record
+from golden.cases import CASES, record, tolerance
 
 
 def _params():
@@ -51,14 +51,6 @@ def _params():
         for case in CASES:
             slow = [pytest.mark.slow] if case.slow and name == "jax" else []
             yield pytest.param(name, case, marks=[*engine.marks, *slow], id=f"{name}-{case.name}")
-
-
-def _same_libraries(engine: str, meta: dict) -> bool:
-    """Whether the engine's libraries are the versions the fixture was made with."""
-    import importlib.metadata
-
-    names = ("jax", "jaxlib") if engine == "jax" else ("torch",)
-    return all(meta.get(f"version.{n}") == importlib.metadata.version(n) for n in names)
 
 
 def _load(path):
@@ -75,13 +67,11 @@ def test_matches_golden_fixture(engine, case):
     got = record(case, engine, data)
     assert sorted(got) == sorted(expected), "recorded outputs (params_ keys) differ"
     where = f"{engine} {case.name}; fixture made with {meta}"
+    tol = tolerance(engine, meta)
     for key, want in expected.items():
         have = got[key]
         assert (have.shape, have.dtype) == (want.shape, want.dtype), f"{key}: shape/dtype ({where})"
-        if engine == "jax" and _same_libraries(engine, meta):
+        if tol is None:
             np.testing.assert_array_equal(have, want, err_msg=f"{key} ({where})")
-        elif engine == "jax":  # another XLA may fuse and round differently: the numbers, not the bits
-            np.testing.assert_allclose(have, want, rtol=1e-4, atol=1e-4, err_msg=f"{key} ({where})")
-        else:  # torch's CPU kernels differ by instruction set (AVX2, AVX-512) in the last bits,
-            # which training's steps carry into the parameters (2.7e-6 on an AVX-512 machine)
-            np.testing.assert_allclose(have, want, rtol=1e-5, atol=1e-5, err_msg=f"{key} ({where})")
+        else:
+            np.testing.assert_allclose(have, want, rtol=tol, atol=tol, err_msg=f"{key} ({where})")

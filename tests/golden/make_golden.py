@@ -42,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from cases import CASES, GOLDEN_COMMIT, make_data, record  # noqa: E402
+from cases import CASES, GOLDEN_COMMIT, make_data, record, tolerance  # noqa: E402
 
 #: what tests/conftest.py adds to XLA_FLAGS in a pytest-xdist worker
 XDIST_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
@@ -123,16 +123,12 @@ def _rerecorded(engine: str, case, recorded: dict, keys: list, head: str):
     unknown = set(keys) - set(old)
     if unknown:
         return old, meta, [f"no output {sorted(unknown)} in the fixture"]
-    versions = _versions()
-    same_jax = all(str(meta.get(f"meta.version.{n}")) == versions.get(n) for n in ("jax", "jaxlib"))
-    tol = 1e-4 if engine == "jax" else 1e-5
+    tol = tolerance(engine, {k[len("meta."):]: v for k, v in meta.items()})
 
     def matches(want, have):
-        if have is None or want.shape != have.shape:
+        if have is None or (want.shape, want.dtype) != (have.shape, have.dtype):
             return False
-        if engine == "jax" and same_jax:
-            return np.array_equal(want, have)
-        return np.allclose(have, want, rtol=tol, atol=tol)
+        return np.array_equal(want, have) if tol is None else np.allclose(have, want, rtol=tol, atol=tol)
 
     bad = [k for k, v in old.items() if k not in keys and not k.startswith("data.") and not matches(v, recorded.get(k))]
     previous = str(meta.get("meta.rerecorded", ""))
