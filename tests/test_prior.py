@@ -86,12 +86,12 @@ def test_a_vanishing_prior_gives_lines_through_the_read_out():
 
 def test_sample_prior_has_sample_posteriors_shape_and_the_units_of_y():
     spec = _spec()
-    est = SimpleNamespace(spec_=spec.to_dict(), y_mean_=np.array([5.0]), y_scale_=np.array([2.0]))
+    est = SimpleNamespace(spec_=spec.to_dict(), y_mean_=np.array([5.0]), y_scale_=np.array([2.0]), _y_ndim=1)
     out = sample_prior(est, X, n_samples=3, random_state=7)
     assert out.shape == (X.shape[0], 3)
     np.testing.assert_allclose(out, prior_functions(spec, X, 3, 7)[..., 0].T * 2.0 + 5.0)
     spec2 = _spec(n_outputs=2)
-    est2 = SimpleNamespace(spec_=spec2.to_dict(), y_mean_=np.zeros(2), y_scale_=np.ones(2))
+    est2 = SimpleNamespace(spec_=spec2.to_dict(), y_mean_=np.zeros(2), y_scale_=np.ones(2), _y_ndim=2)
     assert sample_prior(est2, X, n_samples=3).shape == (X.shape[0], 2, 3)
     column = SimpleNamespace(spec_=spec.to_dict(), y_mean_=np.zeros(1), y_scale_=np.ones(1), _y_ndim=2)  # y (n, 1)
     assert sample_prior(column, X, n_samples=3).shape == (X.shape[0], 1, 3)

@@ -93,6 +93,6 @@ def test_sample_y_draws_the_likelihood_noise(likelihood, data):
     else:
         scale = float(np.exp(reg.params_["log_scale"][0]) * reg._noise_factor() * reg.y_scale_[0])
     unit = (noise / scale).ravel()
-    for name, family in NOISE_FAMILIES.items():
+    for family in {stats.norm, stats.laplace, stats.cauchy}:
         p_value = stats.kstest(unit, family.cdf).pvalue
-        assert p_value > 1e-3 if family is NOISE_FAMILIES[likelihood] else p_value < 1e-6, name
+        assert p_value > 1e-3 if family is NOISE_FAMILIES[likelihood] else p_value < 1e-6, family.name

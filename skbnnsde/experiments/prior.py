@@ -168,6 +168,4 @@ def sample_prior(est, X, n_samples: int = 1, random_state: int = 0) -> np.ndarra
     spec = ModelSpec.from_dict(est.spec_)
     f = prior_functions(spec, X, n_samples, random_state) * est.y_scale_ + est.y_mean_  # (S, rows, k)
     out = np.transpose(f, (1, 2, 0))
-    # one target axis unless y was 1-D, as sample_posterior: a y of shape (n, 1) keeps its axis
-    y_ndim = getattr(est, "_y_ndim", 1 if out.shape[1] == 1 else 2)
-    return out[:, 0, :] if y_ndim == 1 else out
+    return out[:, 0, :] if est._y_ndim == 1 else out  # as sample_posterior: a y of shape (n, 1) keeps its axis
