@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._streams import derived_seed
 from .engines.training import FitResult
 
-_MAX_SEED = np.iinfo(np.int32).max
 #: members of ``n_ensembles="auto"`` for a regressor trained on at most ``specs.SMALL_DATA_ROWS`` rows
 AUTO_ENSEMBLE_MEMBERS_SMALL_REGRESSION = 3
 #: members of ``n_ensembles="auto"`` for every other ``fit``
@@ -42,7 +42,7 @@ def member_seed(seed: int, member: int) -> int:
     """
     if member == 0:
         return int(seed)
-    return int(np.random.default_rng([int(seed), int(member)]).integers(_MAX_SEED))
+    return derived_seed(seed, member)
 
 
 def member_params(params: dict, member: int, n_members: int) -> dict:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._sampling import PosteriorSamplingMixin, _check_n_samples
+from ._streams import MAX_SEED, derived_seed
 
 #: the least weight of a fully stochastic candidate other than the chosen one that "auto" keeps
 #: in the mixture (beside a chosen partially stochastic one: yacht's lost 0.03 nats at 0.1)
@@ -34,7 +35,6 @@ MIN_MIXTURE_WEIGHT = 0.2
 MIN_PARTIAL_MIXTURE_WEIGHT = 0.1
 #: the hyperparameters of how a fitted model computes, which its mixture's other models follow
 PREDICTION_PARAMS = ("engine", "device", "dtype", "solver", "n_steps", "adjoint", "n_predict_samples")
-_MAX_SEED = np.iinfo(np.int32).max
 
 
 def mixture_weights(y, means, stds, sample_weight=None, max_iter=1000, tol=1e-10) -> np.ndarray:
@@ -141,7 +141,7 @@ def mixture_draws(n_draws: int, weights, seed: int, draw) -> np.ndarray:
     """
     rng = np.random.default_rng([int(seed), len(weights)])
     models = rng.choice(len(weights), size=int(n_draws), p=np.asarray(weights) / np.sum(weights))
-    seeds = rng.integers(_MAX_SEED, size=len(weights))
+    seeds = rng.integers(MAX_SEED, size=len(weights))
     out = None
     for c in range(len(weights)):
         rows = np.flatnonzero(models == c)
@@ -216,7 +216,7 @@ class FractionMixtureMixin:
         for i, fraction in enumerate(f for f in weights if f != self.stochastic_fraction_):
             model = clone(self).set_params(
                 stochastic_fraction=fraction, calibrate=False, warm_start=False,
-                random_state=int(np.random.default_rng([int(seed), i + 1]).integers(_MAX_SEED)))
+                random_state=derived_seed(seed, i + 1))
             model.fit(X, y, sample_weight=sample_weight)
             if fraction in factors:
                 model.noise_scale_factor_ = fitted_noise_factor(factors[fraction])

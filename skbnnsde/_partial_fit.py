@@ -20,10 +20,10 @@ from sklearn.utils.multiclass import unique_labels
 
 from ._ensemble import combine_results, member_params, member_seed, member_state, stack_members
 from ._progress import FitProgress
+from ._streams import MAX_SEED, derived_seed
 from ._validation import check_fit_sample_weight, explain_divergence
 from .engines.params import check_params
 
-_MAX_SEED = np.iinfo(np.int32).max
 _LAPLACE_ATTRIBUTES = ("laplace_parameters_", "laplace_prior_precision_", "laplace_covariance_")
 
 
@@ -37,7 +37,7 @@ def _member_rows(X, y, sample_weight, rows):
 def _draw_seeds(random_state) -> "tuple[int, int, int, int]":
     """``(init, train, split, predict)`` seeds of a new fit, from ``random_state``."""
     rng = check_random_state(random_state)
-    return tuple(int(s) for s in rng.randint(0, _MAX_SEED, size=4))
+    return tuple(int(s) for s in rng.randint(0, MAX_SEED, size=4))
 
 
 class ContinuedTrainingMixin:
@@ -167,7 +167,7 @@ class ContinuedTrainingMixin:
             params = self._stored_params(spec)
             predict_seed = self.predict_seed_
             # the paths' seed when the stored stream cannot be resumed (another engine or device kind)
-            seed = int(np.random.default_rng([predict_seed, self.n_iter_]).integers(_MAX_SEED))
+            seed = derived_seed(predict_seed, self.n_iter_)
         kl = train.kl_factor(0 if first else self.n_iter_)
         train = train.replace(max_iter=1, lr_schedule="constant", early_stopping=False, kl_weight=kl,
                               kl_anneal_iters=0)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import check_random_state
 
-_MAX_SEED = np.iinfo(np.int32).max
+#: the seeds handed to the engines lie in ``[0, MAX_SEED)``: the int32 range every engine accepts
+MAX_SEED = np.iinfo(np.int32).max
 #: tags of the streams: far from the small integers that ``member_seed`` and the mixture tag theirs with
 SAMPLE_STREAM, LAPLACE_STREAM, NOISE_STREAM = 0x53414D50, 0x4C415043, 0x4E4F4953
 
@@ -28,8 +29,22 @@ def sample_seed(random_state) -> int:
     >>> sample_seed(0) == sample_seed(0), sample_seed(0) == sample_seed(1)
     (True, False)
     """
-    first = int(check_random_state(random_state).randint(0, _MAX_SEED))
-    return int(np.random.default_rng([first, SAMPLE_STREAM]).integers(_MAX_SEED))
+    first = int(check_random_state(random_state).randint(0, MAX_SEED))
+    return derived_seed(first, SAMPLE_STREAM)
+
+
+def derived_seed(seed: int, tag: int) -> int:
+    """The seed of the stream ``tag`` of ``seed``: the first draw of ``default_rng([seed, tag])``.
+
+    Every seed the estimators derive from another (a member's, a sampling call's, a mixture
+    model's) comes from here, so two tags never share a stream.
+
+    Examples
+    --------
+    >>> derived_seed(7, 1) == derived_seed(7, 1), derived_seed(7, 1) == derived_seed(7, 2)
+    (True, False)
+    """
+    return int(np.random.default_rng([int(seed), int(tag)]).integers(MAX_SEED))
 
 
 def part_rng(seed: int, stream: int) -> np.random.Generator:
