@@ -7,7 +7,7 @@ __all__ = ["SRA1", "ShARK"]
 
 
 class SRA1(Solver):
-    """Rößler's SRA1 (2010), the additive-noise scheme of torchsde's ``srk``.
+    """SRA1, Rößler's (2010) additive-noise scheme, in the form diffrax's ``SRA1`` takes.
 
     With the step's increment ``W``, space-time Lévy area ``H`` and
     ``K = W / 2 + H`` (the time integral of the Brownian path over the step,
@@ -16,9 +16,11 @@ class SRA1(Solver):
         z  = y + 3/4 f(t0, y) dt + 3/2 g(t0) K
         y1 = y + (1/3 f(t0, y) + 2/3 f(t0 + 3/4 dt, z)) dt + g(t1) (W - K) + g(t0) K
 
-    Strong order 1.5 for additive noise, also when ``g`` depends on time. Uses
-    the same tableau as torchsde, so the two agree to rounding on the same
-    ``(W, H)``.
+    Strong order 1.5 for additive noise, also when ``g`` depends on time. On
+    the same ``(W, H)`` it agrees to rounding with diffrax's ``SRA1`` always,
+    and with torchsde's ``srk`` where ``g`` does not depend on time: torchsde
+    takes the stage's ``g`` at ``t1`` (Rößler's tableau), which moves a
+    time-dependent ``g``'s solution by O(dt²) without changing the order.
 
     Examples
     --------
