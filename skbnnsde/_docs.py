@@ -251,10 +251,10 @@ PARAMETERS_DOC = """\
         mean. A partially stochastic regressor (``stochastic_fraction`` below 1, as "auto"
         chooses for smooth, nearly noiseless data) takes at least 2,000 steps on any data: its
         fit goes on improving long after 400 epochs. A classifier whose members are
-        cross-fitted (``calibrate``) trains them for 50 and for 400 epochs and keeps 400 unless
-        the members of 50 predict the rows they left out better by more than 0.01 nats per
-        row, out of fold (``max_iter_scores_``): on some sets the long schedule fits the
-        training rows with too much confidence. A warm-start continuation or ``partial_fit``
+        cross-fitted (``calibrate``) trains them for 50 and for 400 epochs and keeps the
+        budget whose members predict the rows they left out better, out of fold (400 where
+        they tie; ``max_iter_scores_``): on some sets the long schedule fits the training
+        rows with too much confidence. A warm-start continuation or ``partial_fit``
         chooses nothing: a continuation trains the fitted members for the epochs "auto" gives
         a fit that does not choose (400 for a classifier; for a regressor as above), and
         ``partial_fit`` for one.

@@ -1,8 +1,8 @@
 """``max_iter="auto"`` of a cross-fitted classifier: the training budget chosen out of fold (``_budget``).
 
 Checked: every candidate budget is trained and scored by the out-of-fold log-likelihood at its
-own out-of-fold temperature, recomputed here from the fitted members; a shorter budget is kept
-only where its score beats the longest's by more than the margin; the kept fit is the one a
+own out-of-fold temperature, recomputed here from the fitted members; the budget with the
+higher score is kept, the longest where they tie; the kept fit is the one a
 fit with that explicit ``max_iter`` gives (parameters, temperature, record), whichever
 candidate trained last; an interrupted candidate ends the fit; explicit budgets, fits that are
 not cross-fitted, warm starts and ``partial_fit`` train once and choose nothing; both engines.
@@ -95,30 +95,27 @@ def test_the_kept_fit_is_restored_whichever_trained_last(kept, monkeypatch):
 
 
 @pytest.mark.parametrize("short_ahead, kept", [
-    (0.0, CANDIDATES[1]),  # equal scores: the longest, credited the margin
-    (0.5, CANDIDATES[1]),  # ahead by less than the margin
-    (1.0, CANDIDATES[1]),  # by exactly the margin: a tie, the longest
-    (1.5, CANDIDATES[0]),
-    (-1.0, CANDIDATES[1]),
+    (0.0, CANDIDATES[1]),  # equal scores: the longest, the default budget
+    (1e-9, CANDIDATES[0]),  # ahead by any amount
+    (0.5, CANDIDATES[0]),
+    (-1e-9, CANDIDATES[1]),
 ])
-def test_a_shorter_budget_is_kept_only_beyond_the_margin(short_ahead, kept, monkeypatch):
-    """How far the shorter candidate's score is ahead of the longest's, in margins, decides."""
+def test_the_higher_score_decides_through_fit(short_ahead, kept, monkeypatch):
+    """The scores reach the rule from ``fit``: the shorter candidate kept where it scores higher."""
     X, labels = rows(90)
-    margin = 0.25  # exact in binary, so the tie is exact
-    monkeypatch.setattr(budget_module, "AUTO_EPOCH_MARGIN", margin)
-    scores = iter([-1.0 + short_ahead * margin, -1.0])  # the candidates in training order
+    scores = iter([-1.0 + short_ahead, -1.0])  # the candidates in training order
     monkeypatch.setattr(temperature_module, "tempered_log_likelihood", lambda *args, **kwargs: next(scores))
     est = SDEBNNClassifier(**CROSS_FIT).fit(X, labels)
     assert est.n_iter_ == kept
 
 
 @pytest.mark.parametrize("scores, kept", [
-    ({50: 0.0, 400: -0.005}, 400), ({50: 0.0, 400: -0.02}, 50), ({50: float("nan"), 400: -1.0}, 400),
-    ({50: -1.0, 400: float("nan")}, 50), ({50: -1.0}, 50), ({25: -0.1, 50: -0.2, 400: -0.3}, 25),
-    ({25: -0.1, 50: -0.2, 400: -0.105}, 400), ({25: -0.1, 50: -0.1, 400: -0.3}, 25),
+    ({50: 0.0, 400: -0.005}, 50), ({50: -0.0051, 400: -0.005}, 400), ({50: -0.1, 400: -0.1}, 400),
+    ({50: float("nan"), 400: -1.0}, 400), ({50: -1.0, 400: float("nan")}, 50), ({50: -1.0}, 50),
+    ({25: -0.1, 50: -0.2, 400: -0.3}, 25), ({25: -0.1, 50: -0.2, 400: -0.1}, 400),
+    ({25: -0.1, 50: -0.1, 400: -0.3}, 25),
 ])
 def test_chosen_budget(scores, kept):
-    assert budget_module.AUTO_EPOCH_MARGIN == 0.01  # what these figures are written for
     assert budget_module.chosen_budget(scores) == kept
 
 
