@@ -217,6 +217,9 @@ def test_unsupported_combinations_name_the_supported_ones():
         run(method="heun", sde_type="ito")
     with pytest.raises(ValueError, match=r"noise_type in \('additive',\)"):
         run(method="srk")
+    with pytest.raises(ValueError, match=r"milstein.*noise_type in \('diagonal', 'additive'\)"):
+        sdeint(f, lambda y, t, a: jnp.ones((2, 2)), y0, TS, key, _params(), method="milstein",
+               noise_type="general")  # refused for any general g, commuting or not
     with pytest.raises(ValueError, match=r"noise_type must be one of .*diagonal.*scalar"):
         run(noise_type="scalar")
     with pytest.raises(ValueError, match=r"sde_type must be one of"):

@@ -38,6 +38,7 @@ def temp_bytes(adjoint, nsteps, method="euler_maruyama", sde_type="ito"):
 
 
 def test_stochastic_adjoint_memory_is_constant_in_steps():
+    """Stochastic-adjoint temporaries: equal at 100 and 10^4 steps, < 1 % of backprop's, which grows."""
     small, large = temp_bytes("stochastic", 100), temp_bytes("stochastic", 10_000)
     assert abs(large - small) <= 0.1 * small, (small, large)
     bp_small, bp_large = temp_bytes("backprop", 100), temp_bytes("backprop", 10_000)
@@ -47,7 +48,9 @@ def test_stochastic_adjoint_memory_is_constant_in_steps():
 
 @pytest.mark.slow
 def test_reversible_adjoint_memory_is_constant_in_steps():
+    """Reversible-adjoint temporaries: nonzero, equal at 100 and 10^4 steps, < 1 % of backprop's at 10^4."""
     kw = dict(method="reversible_heun", sde_type="stratonovich")
     small, large = temp_bytes("reversible", 100, **kw), temp_bytes("reversible", 10_000, **kw)
-    # small > 0: the measurement is not degenerate (the stochastic test anchors it to backprop)
+    bp_large = temp_bytes("backprop", 10_000, **kw)  # measured: 17344, 17344 and 46445520 bytes
     assert small > 0 and abs(large - small) <= 0.1 * small, (small, large)
+    assert large < bp_large / 100, (large, bp_large)  # anchors the measurement: backprop stores every step
