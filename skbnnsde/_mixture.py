@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._sampling import PosteriorSamplingMixin, _check_n_samples
-from ._streams import MAX_SEED, derived_seed
+from ._streams import MAX_SEED, derived_seed, part_rng
 
 #: the least weight of a fully stochastic candidate other than the chosen one that "auto" keeps
 #: in the mixture (beside a chosen partially stochastic one: yacht's lost 0.03 nats at 0.1)
@@ -139,7 +139,7 @@ def mixture_draws(n_draws: int, weights, seed: int, draw) -> np.ndarray:
     Which model gives each draw is drawn by weight on a stream of ``seed``; model ``c`` draws
     its ``count`` on a seed of its own, and its draws take their places in order.
     """
-    rng = np.random.default_rng([int(seed), len(weights)])
+    rng = part_rng(seed, len(weights))
     models = rng.choice(len(weights), size=int(n_draws), p=np.asarray(weights) / np.sum(weights))
     seeds = rng.integers(MAX_SEED, size=len(weights))
     out = None

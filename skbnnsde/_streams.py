@@ -36,8 +36,9 @@ def sample_seed(random_state) -> int:
 def derived_seed(seed: int, tag: int) -> int:
     """The seed of the stream ``tag`` of ``seed``: the first draw of ``default_rng([seed, tag])``.
 
-    Every seed the estimators derive from another (a member's, a sampling call's, a mixture
-    model's) comes from here, so two tags never share a stream.
+    A member's seed, a sampling call's and a mixture model's ``random_state`` come from here;
+    the generators of a stream (:func:`part_rng`) are the same streams, so a tag names one
+    stream whichever of the two reads it.
 
     Examples
     --------
@@ -48,7 +49,9 @@ def derived_seed(seed: int, tag: int) -> int:
 
 
 def part_rng(seed: int, stream: int) -> np.random.Generator:
-    """The generator of one part of the draws of ``seed``: ``LAPLACE_STREAM`` or ``NOISE_STREAM``.
+    """The generator of the stream ``stream`` of ``seed``: one part of a draw (``LAPLACE_STREAM``,
+    ``NOISE_STREAM``) or any other tagged stream (the mixture's choice of models, the prior's
+    read-outs).
 
     Examples
     --------

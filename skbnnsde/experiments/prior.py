@@ -26,6 +26,7 @@ import dataclasses
 
 import numpy as np
 
+from skbnnsde._streams import part_rng
 from skbnnsde.engines.noise import sample_noise
 from skbnnsde.engines.params import weight_prior_std
 from skbnnsde.engines.reference import hidden_path
@@ -97,7 +98,7 @@ def prior_readouts(spec: ModelSpec, n_samples: int, seed: int) -> tuple:
     >>> W.shape, b.shape
     ((4, 3, 1), (4, 1))
     """
-    rng = np.random.default_rng([int(seed), 1])  # a stream of its own, apart from the paths' noise
+    rng = part_rng(seed, 1)  # a stream of its own, apart from the paths' noise
     r = spec.readout_dim
     W = rng.normal(0.0, 1.0 / np.sqrt(r), size=(int(n_samples), r, spec.n_outputs))
     return W, np.zeros((int(n_samples), spec.n_outputs))
